@@ -1,0 +1,70 @@
+# Two commands do everything: `make dev` runs the local stack, `make test` runs every check.
+# Both install what they need first (a virtualenv from requirements.lock, the CDK CLI from npm).
+
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+SUB ?= alice
+ROLES ?= admin
+
+export PYTHONPATH := $(CURDIR)/layers/realtime/python:$(CURDIR)
+export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: install dev token test lint typecheck unit integration e2e infra-test bench openapi clean help
+
+help:
+	@echo "make dev     - install, then run the local stack on 127.0.0.1:$(PORT) (PORT= overrides)"
+	@echo "make test    - install, then lint, type-check and run every test"
+	@echo "make -s token SUB=alice ROLES=admin - print a local development JWT"
+	@echo "make bench   - benchmarks against the local stack"
+
+$(VENV)/.installed: requirements.lock
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV) >&2
+	@$(VENV)/bin/pip install --quiet --require-hashes -r requirements.lock 2>&1 \
+		| grep -v "^WARNING: Location" >&2 || true
+	@$(PY) -c "import aws_lambda_powertools, moto, uvicorn, aws_cdk, cdk_nag" >&2
+	@touch $@
+
+node_modules/.installed: package.json package-lock.json
+	@npm ci --no-audit --no-fund --loglevel=error >&2
+	@touch $@
+
+install: $(VENV)/.installed node_modules/.installed
+
+dev: $(VENV)/.installed
+	$(PY) -m local --port $(PORT)
+
+token: $(VENV)/.installed
+	@$(PY) -m local.tokens --sub "$(SUB)" --roles "$(ROLES)"
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: $(VENV)/.installed
+	$(VENV)/bin/mypy layers/realtime/python/realtime local tests bench
+	$(VENV)/bin/mypy functions/*/handler.py
+
+unit: $(VENV)/.installed
+	$(PY) -m pytest tests/unit tests/integration -q
+
+e2e: $(VENV)/.installed
+	$(PY) -m pytest tests/e2e -q
+
+openapi: $(VENV)/.installed
+	$(PY) -m local.openapi > docs/openapi.json
+
+bench: $(VENV)/.installed
+	$(PY) -m bench
+
+-include infra.mk
+
+test: install lint typecheck
+	$(PY) -m pytest -q
+	$(MAKE) --no-print-directory infra-checks
+
+clean:
+	rm -rf $(VENV) node_modules cdk.out .mypy_cache .pytest_cache .ruff_cache

@@ -1,0 +1,14 @@
+"""$connect: record the connection (the authorizer has already verified the token)."""
+
+from realtime.domain.hub import RealtimeHub
+from realtime.entrypoints.websocket import on_connect
+from realtime.observability import logger, metrics, tracer
+
+hub = RealtimeHub()  # configuration is validated at cold start
+
+
+@logger.inject_lambda_context(correlation_id_path="requestContext.connectionId")
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event: dict, context: object) -> dict:
+    return on_connect(event, hub)

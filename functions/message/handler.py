@@ -1,0 +1,14 @@
+"""Every WebSocket action route and $default: subscribe, publish, stats, ping…"""
+
+from realtime.domain.hub import RealtimeHub
+from realtime.entrypoints.websocket import on_message
+from realtime.observability import logger, metrics, tracer
+
+hub = RealtimeHub()
+
+
+@logger.inject_lambda_context(correlation_id_path="requestContext.connectionId")
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event: dict, context: object) -> dict:
+    return on_message(event, hub)

@@ -1,0 +1,110 @@
+"""Environment configuration, validated once at cold start.
+
+Each function reads only the settings it needs (`AuthSettings`, `HubSettings`), so a
+function that does not verify tokens never requires the auth variables.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from functools import cache
+from typing import Any, Self
+
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+
+DEFAULT_GROUP_ROLES: dict[str, str] = {
+    "admins": "admin",
+    "user-activity": "admin",
+    "analytics": "admin",
+    "alerts": "admin",
+}
+
+# API Gateway's WebSocket message limit; the envelope we deliver must fit in it.
+MAX_MESSAGE_BYTES = 128 * 1024
+# API Gateway closes every WebSocket after 2 hours; connection data lives a little longer.
+DEFAULT_CONNECTION_TTL_SECONDS = 2 * 3600 + 300
+
+
+class _EnvModel(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Self:
+        env = os.environ if environ is None else environ
+        # Empty variables count as unset, so a template can leave optional ones blank.
+        return cls.model_validate({k: v for k, v in env.items() if v != ""})
+
+
+class AuthSettings(_EnvModel):
+    """How bearer tokens are verified (authorizer and REST API)."""
+
+    issuer: str = Field(alias="JWT_ISSUER", min_length=1)
+    audience: str = Field(alias="JWT_AUDIENCE", min_length=1)
+    # Production: RS256/ES256 keys from the issuer's JWKS (Cognito or any OIDC issuer).
+    jwks_url: AnyHttpUrl | None = Field(default=None, alias="JWT_JWKS_URL")
+    # Local development only: HS256 with a shared secret. Never set in a deployed stack.
+    hs256_secret: SecretStr | None = Field(default=None, alias="JWT_HS256_SECRET")
+    roles_claim: str = Field(default="roles", alias="JWT_ROLES_CLAIM", min_length=1)
+    connect_role: str = Field(default="admin", alias="CONNECT_ROLE", min_length=1)
+    leeway_seconds: int = Field(default=30, alias="JWT_LEEWAY_SECONDS", ge=0, le=300)
+
+    @model_validator(mode="after")
+    def _exactly_one_key_source(self) -> Self:
+        if (self.jwks_url is None) == (self.hs256_secret is None):
+            raise ValueError("set exactly one of JWT_JWKS_URL (production) or JWT_HS256_SECRET (local)")
+        if self.hs256_secret is not None and len(self.hs256_secret.get_secret_value()) < 32:
+            raise ValueError("JWT_HS256_SECRET must be at least 32 characters")
+        return self
+
+
+class HubSettings(_EnvModel):
+    """What every function that touches connections, groups or delivery needs."""
+
+    table_name: str = Field(alias="TABLE_NAME", min_length=3)
+    # Base URL of the @connections Management API: https://{api}.execute-api.{region}.amazonaws.com/{stage}
+    callback_url: AnyHttpUrl = Field(alias="WEBSOCKET_CALLBACK_URL")
+    group_roles: dict[str, str] = Field(
+        default_factory=lambda: dict(DEFAULT_GROUP_ROLES), alias="GROUP_ROLES"
+    )
+    auto_join_group: str = Field(default="admins", alias="AUTO_JOIN_GROUP")
+    # Checked by the authorizer, and again on $connect (defence in depth).
+    connect_role: str = Field(default="admin", alias="CONNECT_ROLE", min_length=1)
+    publish_role: str = Field(default="admin", alias="PUBLISH_ROLE", min_length=1)
+    fanout_concurrency: int = Field(default=16, alias="FANOUT_CONCURRENCY", ge=1, le=128)
+    send_max_attempts: int = Field(default=5, alias="SEND_MAX_ATTEMPTS", ge=1, le=10)
+    connection_ttl_seconds: int = Field(
+        default=DEFAULT_CONNECTION_TTL_SECONDS, alias="CONNECTION_TTL_SECONDS", ge=60
+    )
+
+    @field_validator("group_roles", mode="before")
+    @classmethod
+    def _parse_json(cls, value: Any) -> Any:
+        return json.loads(value) if isinstance(value, str) else value
+
+    @field_validator("group_roles")
+    @classmethod
+    def _valid_group_names(cls, value: dict[str, str]) -> dict[str, str]:
+        if not value:
+            raise ValueError("at least one group is required")
+        for name in value:
+            if not name or len(name) > 64 or not all(c.isalnum() or c in "-_." for c in name):
+                raise ValueError(f"invalid group name {name!r}: use 1-64 letters, digits, '-', '_' or '.'")
+        return value
+
+    @model_validator(mode="after")
+    def _auto_join_is_configured(self) -> Self:
+        if self.auto_join_group not in self.group_roles:
+            raise ValueError(f"AUTO_JOIN_GROUP {self.auto_join_group!r} is not in GROUP_ROLES")
+        return self
+
+
+@cache
+def hub_settings() -> HubSettings:
+    return HubSettings.from_env()
+
+
+@cache
+def auth_settings() -> AuthSettings:
+    return AuthSettings.from_env()

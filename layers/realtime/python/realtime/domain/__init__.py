@@ -1,0 +1,1 @@
+"""Domain logic: pure Python, with its ports (repository, sender, clock) passed in."""

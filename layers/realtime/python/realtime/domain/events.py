@@ -1,0 +1,144 @@
+"""The event types a publisher can send, the shape of their `data`, and their default group.
+
+`data` is camelCase JSON. Unknown fields are rejected (a typo must not be silently dropped).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    NonNegativeFloat,
+    NonNegativeInt,
+    ValidationError,
+    model_validator,
+)
+from pydantic.alias_generators import to_camel
+
+from realtime.errors import ValidationFailed, error_details
+
+ShortText = Annotated[str, Field(min_length=1, max_length=256)]
+LongText = Annotated[str, Field(min_length=1, max_length=8192)]
+FiniteNumber = Annotated[float, Field(allow_inf_nan=False)]
+HealthState = Literal["healthy", "degraded", "down"]
+Severity = Literal["info", "success", "warning", "error", "critical"]
+
+
+class EventData(BaseModel):
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, extra="forbid", str_strip_whitespace=True
+    )
+
+
+class PlatformStatus(EventData):
+    status: HealthState
+    message: LongText | None = None
+    services: dict[ShortText, HealthState] | None = None
+
+
+class AnalyticsUpdate(EventData):
+    metrics: dict[ShortText, FiniteNumber] = Field(min_length=1, max_length=1000)
+    period: ShortText | None = None
+
+
+class UserCountUpdate(EventData):
+    total_users: NonNegativeInt
+    active_users: NonNegativeInt
+    new_users_today: NonNegativeInt | None = None
+
+    @model_validator(mode="after")
+    def _active_within_total(self) -> UserCountUpdate:
+        if self.active_users > self.total_users:
+            raise ValueError("activeUsers cannot exceed totalUsers")
+        return self
+
+
+class GenerationMetrics(EventData):
+    total_generations: NonNegativeInt
+    generations_last_hour: NonNegativeInt | None = None
+    average_duration_ms: Annotated[NonNegativeFloat, Field(allow_inf_nan=False)] | None = None
+    failed_generations: NonNegativeInt | None = None
+
+
+class RevenueUpdate(EventData):
+    total_revenue: FiniteNumber
+    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code, e.g. USD")]
+    period: ShortText | None = None
+
+
+class UserAction(EventData):
+    user_id: ShortText
+    action: ShortText
+    details: dict[str, Any] | None = None
+
+
+class RoleAssignment(EventData):
+    user_id: ShortText
+    role: ShortText
+    change: Literal["assigned", "revoked"]
+    by: ShortText | None = None
+
+
+class SystemEvent(EventData):
+    event_type: ShortText
+    message: LongText
+    source: ShortText | None = None
+
+
+class Alert(EventData):
+    title: ShortText
+    message: LongText
+    severity: Severity = "info"
+    source: ShortText | None = None
+
+
+class PerformanceAlert(EventData):
+    metric: ShortText
+    value: FiniteNumber
+    threshold: FiniteNumber
+    unit: ShortText | None = None
+    service: ShortText | None = None
+
+
+class TestMessage(EventData):
+    __test__ = False  # not a pytest test class
+    message: LongText
+
+
+# Event type name -> (data model, group it goes to by default).
+EVENT_TYPES: dict[str, tuple[type[EventData], str]] = {
+    "PlatformStatus": (PlatformStatus, "admins"),
+    "AnalyticsUpdate": (AnalyticsUpdate, "analytics"),
+    "UserCountUpdate": (UserCountUpdate, "analytics"),
+    "GenerationMetrics": (GenerationMetrics, "analytics"),
+    "RevenueUpdate": (RevenueUpdate, "analytics"),
+    "UserAction": (UserAction, "user-activity"),
+    "RoleAssignment": (RoleAssignment, "user-activity"),
+    "SystemEvent": (SystemEvent, "admins"),
+    "Alert": (Alert, "alerts"),
+    "PerformanceAlert": (PerformanceAlert, "alerts"),
+    "TestMessage": (TestMessage, "admins"),
+}
+
+
+def validate_event_data(event_type: str, data: Any) -> dict[str, Any]:
+    """Validate `data` for `event_type`; return it normalised (camelCase, no nulls)."""
+    if event_type not in EVENT_TYPES:
+        raise ValidationFailed(
+            f"unknown event type {event_type!r}; expected one of: {', '.join(EVENT_TYPES)}",
+            details=[{"loc": ["type"], "msg": "unknown event type", "type": "enum"}],
+        )
+    model, _ = EVENT_TYPES[event_type]
+    try:
+        return normalise(model.model_validate(data))
+    except ValidationError as exc:
+        raise ValidationFailed(
+            f"invalid data for {event_type}", details=error_details(exc, prefix=("data",))
+        ) from exc
+
+
+def normalise(data: EventData) -> dict[str, Any]:
+    return data.model_dump(mode="json", by_alias=True, exclude_none=True)

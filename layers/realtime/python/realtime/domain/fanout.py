@@ -1,0 +1,72 @@
+"""Deliver one frame to many connections with bounded parallelism and retries.
+
+Throttling and 5xx are retried with capped exponential backoff and full jitter; 410 Gone
+is reported so the caller can remove the connection; whatever still fails after every
+attempt is counted as failed (and logged by the caller), never silently dropped.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterable
+from concurrent.futures import Executor, Future
+from enum import Enum
+
+from realtime.domain.models import FanoutResult
+from realtime.domain.ports import Clock, Sender
+from realtime.errors import ConnectionGone, RetryableError, SendFailed
+
+BACKOFF_BASE_SECONDS = 0.05
+BACKOFF_CAP_SECONDS = 1.0
+
+
+class Outcome(Enum):
+    DELIVERED = "delivered"
+    GONE = "gone"
+    FAILED = "failed"
+
+
+def send_with_retry(
+    sender: Sender, clock: Clock, connection_id: str, payload: bytes, max_attempts: int
+) -> Outcome:
+    for attempt in range(max_attempts):
+        try:
+            sender.send(connection_id, payload)
+            return Outcome.DELIVERED
+        except ConnectionGone:
+            return Outcome.GONE
+        except SendFailed:
+            return Outcome.FAILED
+        except RetryableError:
+            if attempt + 1 < max_attempts:
+                ceiling = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2**attempt)
+                clock.sleep(random.uniform(ceiling / 2, ceiling))  # noqa: S311 - jitter, not crypto
+    return Outcome.FAILED
+
+
+def fan_out(
+    pages: Iterable[list[str]],
+    payload: bytes,
+    *,
+    sender: Sender,
+    clock: Clock,
+    executor: Executor,
+    max_attempts: int,
+) -> FanoutResult:
+    """Send `payload` to every connection id in `pages`, reading the next page while the
+    previous one is being delivered."""
+    futures: list[tuple[str, Future[Outcome]]] = []
+    for page in pages:
+        for connection_id in page:
+            future = executor.submit(send_with_retry, sender, clock, connection_id, payload, max_attempts)
+            futures.append((connection_id, future))
+    result = FanoutResult(recipients=len(futures))
+    for connection_id, future in futures:
+        outcome = future.result()
+        if outcome is Outcome.DELIVERED:
+            result.delivered += 1
+        elif outcome is Outcome.GONE:
+            result.gone_connection_ids.append(connection_id)
+        else:
+            result.failed += 1
+    return result

@@ -1,0 +1,277 @@
+"""The REST API for backend services: Powertools' resolver with pydantic validation and
+a generated OpenAPI document. Authentication and the size limit are checked before the
+resolver runs, so an unauthenticated caller learns nothing from validation errors."""
+
+from __future__ import annotations
+
+import base64
+import json
+from functools import cache
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
+from aws_lambda_powertools.event_handler.openapi.params import Body
+from aws_lambda_powertools.event_handler.router import APIGatewayRouter
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel, Field
+
+from realtime.auth import TokenVerifier, bearer_token
+from realtime.config import MAX_MESSAGE_BYTES, auth_settings
+from realtime.domain import events as ev
+from realtime.domain.hub import RealtimeHub
+from realtime.domain.models import Identity, PublishResult
+from realtime.errors import PayloadTooLarge, RealtimeError, Unauthorized, ValidationFailed
+
+BASE_PATH = "/api/admin/realtime"
+PUBLIC_PATHS = {f"{BASE_PATH}/health", f"{BASE_PATH}/status", f"{BASE_PATH}/openapi.json"}
+API_TITLE = "Realtime admin hub"
+API_VERSION = "1.0.0"
+
+app = APIGatewayRestResolver(enable_validation=True)
+router = APIGatewayRouter()
+
+
+@cache
+def _hub() -> RealtimeHub:
+    return RealtimeHub()
+
+
+@cache
+def _verifier() -> TokenVerifier:
+    return TokenVerifier(auth_settings())
+
+
+# Tests (and the benchmarks) swap the ports here; in Lambda the real adapters are used.
+_overrides: dict[str, Any] = {}
+
+
+def use_ports(*, hub: RealtimeHub | None = None, verifier: TokenVerifier | None = None) -> None:
+    _overrides.clear()
+    _overrides.update({k: v for k, v in {"hub": hub, "verifier": verifier}.items() if v is not None})
+
+
+def _current_hub() -> RealtimeHub:
+    hub = _overrides.get("hub")
+    return hub if isinstance(hub, RealtimeHub) else _hub()
+
+
+def _current_verifier() -> TokenVerifier:
+    verifier = _overrides.get("verifier")
+    return verifier if isinstance(verifier, TokenVerifier) else _verifier()
+
+
+def handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    try:
+        if (event.get("path") or "") not in PUBLIC_PATHS:
+            token = bearer_token(_header(event, "authorization"))
+            identity = _current_verifier().require(token, _current_hub().settings.publish_role)
+            app.append_context(identity=identity)
+        if _body_size(event) > MAX_MESSAGE_BYTES:
+            raise PayloadTooLarge(f"the request body exceeds {MAX_MESSAGE_BYTES} bytes")
+    except RealtimeError as exc:
+        return _error_response(exc.http_status, exc.code, exc.message)
+    return app.resolve(event, context)
+
+
+def _identity() -> Identity:
+    identity = app.context.get("identity")
+    if not isinstance(identity, Identity):  # every non-public route is authenticated in handle()
+        raise Unauthorized("a bearer token is required")
+    return identity
+
+
+# -- request and response models ------------------------------------------------------
+
+
+class HealthResponse(BaseModel):
+    status: str = Field(examples=["healthy"])
+
+
+class StatusResponse(BaseModel):
+    status: str = Field(examples=["ok"])
+    connections: int
+
+
+class PlatformSnapshot(BaseModel):
+    connections: int
+    groups: dict[str, int]
+    latest: dict[str, dict[str, Any]] = Field(description="the last envelope of each event type")
+
+
+class PublishRequest(BaseModel):
+    group: str = Field(min_length=1, max_length=64, examples=["alerts"])
+    type: str = Field(min_length=1, max_length=64, examples=["Alert"])
+    data: dict[str, Any] = Field(examples=[{"title": "Disk", "message": "90% full", "severity": "warning"}])
+
+
+def _publish(event_type: str, data: ev.EventData | dict[str, Any], group: str | None = None) -> PublishResult:
+    payload = ev.normalise(data) if isinstance(data, ev.EventData) else data
+    target = group or ev.EVENT_TYPES[event_type][1]
+    return _current_hub().publish(_identity(), target, event_type, payload)
+
+
+# -- routes -----------------------------------------------------------------------------
+
+
+@router.get("/health", summary="Liveness check (no auth)")
+def health() -> HealthResponse:
+    return HealthResponse(status="healthy")
+
+
+@router.get("/status", summary="Open connections (no auth)")
+def status() -> StatusResponse:
+    return StatusResponse(status="ok", connections=_current_hub().connection_count())
+
+
+@router.get("/platform-snapshot", summary="Counts and the last value of every event type")
+def platform_snapshot() -> PlatformSnapshot:
+    return PlatformSnapshot.model_validate(_current_hub().platform_snapshot())
+
+
+@router.post("/broadcast/platform-update", summary="PlatformStatus → admins")
+def broadcast_platform_update(body: Annotated[ev.PlatformStatus, Body()]) -> PublishResult:
+    return _publish("PlatformStatus", body)
+
+
+@router.post("/broadcast/user-count", summary="UserCountUpdate → analytics")
+def broadcast_user_count(body: Annotated[ev.UserCountUpdate, Body()]) -> PublishResult:
+    return _publish("UserCountUpdate", body)
+
+
+@router.post("/broadcast/generation-metrics", summary="GenerationMetrics → analytics")
+def broadcast_generation_metrics(body: Annotated[ev.GenerationMetrics, Body()]) -> PublishResult:
+    return _publish("GenerationMetrics", body)
+
+
+@router.post("/broadcast/revenue", summary="RevenueUpdate → analytics")
+def broadcast_revenue(body: Annotated[ev.RevenueUpdate, Body()]) -> PublishResult:
+    return _publish("RevenueUpdate", body)
+
+
+@router.post("/broadcast/analytics", summary="AnalyticsUpdate → analytics")
+def broadcast_analytics(body: Annotated[ev.AnalyticsUpdate, Body()]) -> PublishResult:
+    return _publish("AnalyticsUpdate", body)
+
+
+@router.post("/broadcast/test", summary="TestMessage → admins")
+def broadcast_test(body: Annotated[ev.TestMessage, Body()]) -> PublishResult:
+    return _publish("TestMessage", body)
+
+
+@router.post("/alert", summary="Alert → alerts (severity from the body, default info)")
+def alert(body: Annotated[ev.Alert, Body()]) -> PublishResult:
+    return _publish("Alert", body)
+
+
+@router.post("/alert/warning", summary="Alert with severity warning → alerts")
+def alert_warning(body: Annotated[ev.Alert, Body()]) -> PublishResult:
+    return _publish("Alert", body.model_copy(update={"severity": "warning"}))
+
+
+@router.post("/alert/error", summary="Alert with severity error → alerts")
+def alert_error(body: Annotated[ev.Alert, Body()]) -> PublishResult:
+    return _publish("Alert", body.model_copy(update={"severity": "error"}))
+
+
+@router.post("/alert/performance", summary="PerformanceAlert → alerts")
+def alert_performance(body: Annotated[ev.PerformanceAlert, Body()]) -> PublishResult:
+    return _publish("PerformanceAlert", body)
+
+
+@router.post("/notify/user-action", summary="UserAction → user-activity")
+def notify_user_action(body: Annotated[ev.UserAction, Body()]) -> PublishResult:
+    return _publish("UserAction", body)
+
+
+@router.post("/notify/role-assignment", summary="RoleAssignment → user-activity")
+def notify_role_assignment(body: Annotated[ev.RoleAssignment, Body()]) -> PublishResult:
+    return _publish("RoleAssignment", body)
+
+
+@router.post("/notify/system-event", summary="SystemEvent → admins")
+def notify_system_event(body: Annotated[ev.SystemEvent, Body()]) -> PublishResult:
+    return _publish("SystemEvent", body)
+
+
+@router.post("/publish", summary="Any event type to any configured group")
+def publish(body: Annotated[PublishRequest, Body()]) -> PublishResult:
+    return _publish(body.type, body.data, group=body.group)
+
+
+@router.get("/openapi.json", summary="This document", include_in_schema=False)
+def openapi_json() -> Response[str]:
+    return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=openapi_document())
+
+
+app.include_router(router, prefix=BASE_PATH)
+
+
+def openapi_document() -> str:
+    return app.get_openapi_json_schema(
+        title=API_TITLE,
+        version=API_VERSION,
+        description="Publish events to admin dashboards connected over WebSocket. See docs/protocol.md.",
+        security_schemes={"bearer": HTTPBearer(bearerFormat="JWT")},
+        security=[{"bearer": []}],
+    )
+
+
+# -- errors -----------------------------------------------------------------------------
+
+
+def _error_response(status: int, code: str, message: str, errors: Any = None) -> dict[str, Any]:
+    body: dict[str, Any] = {"code": code, "message": message}
+    if errors:
+        body["errors"] = errors
+    return {
+        "statusCode": status,
+        "headers": {"Content-Type": content_types.APPLICATION_JSON},
+        "body": json.dumps(body),
+        "isBase64Encoded": False,
+    }
+
+
+def _json_response(status: int, code: str, message: str, errors: Any = None) -> Response[str]:
+    body: dict[str, Any] = {"code": code, "message": message}
+    if errors:
+        body["errors"] = errors
+    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=json.dumps(body))
+
+
+@app.exception_handler(RealtimeError)
+def _domain_error(exc: RealtimeError) -> Response[str]:
+    details = exc.details
+    if isinstance(exc, ValidationFailed) and details:
+        details = [{**d, "loc": ["body", *d["loc"]]} for d in details]
+    return _json_response(exc.http_status, exc.code, exc.message, details)
+
+
+@app.exception_handler(RequestValidationError)
+def _invalid_request(exc: RequestValidationError) -> Response[str]:
+    errors = [
+        {"loc": list(err.get("loc", [])), "msg": err.get("msg", ""), "type": err.get("type", "")}
+        for err in exc.errors()
+    ]
+    return _json_response(422, ValidationFailed.code, "the request is invalid", errors)
+
+
+@app.not_found
+def _not_found(_exc: NotFoundError) -> Response[str]:
+    return _json_response(404, "NotFound", "no such route")
+
+
+def _header(event: dict[str, Any], name: str) -> str | None:
+    for key, value in (event.get("headers") or {}).items():
+        if key.lower() == name:
+            return str(value)
+    return None
+
+
+def _body_size(event: dict[str, Any]) -> int:
+    body = event.get("body") or ""
+    if event.get("isBase64Encoded"):
+        return len(base64.b64decode(body))
+    return len(body.encode())

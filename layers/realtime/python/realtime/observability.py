@@ -1,0 +1,21 @@
+"""One Logger, Tracer and Metrics for the whole function (Powertools). The service name
+and metrics namespace come from POWERTOOLS_SERVICE_NAME / POWERTOOLS_METRICS_NAMESPACE.
+
+Never log an event or a header wholesale: tokens travel in them."""
+
+from __future__ import annotations
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+
+
+def record_publish(delivered: int, gone: int, failed: int, seconds: float) -> None:
+    metrics.add_metric(name="MessagesPublished", unit=MetricUnit.Count, value=1)
+    metrics.add_metric(name="Deliveries", unit=MetricUnit.Count, value=delivered)
+    metrics.add_metric(name="GoneConnections", unit=MetricUnit.Count, value=gone)
+    metrics.add_metric(name="DeliveryFailures", unit=MetricUnit.Count, value=failed)
+    metrics.add_metric(name="FanoutDuration", unit=MetricUnit.Milliseconds, value=seconds * 1000)

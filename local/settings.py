@@ -1,0 +1,44 @@
+"""Settings of the local stack only. Nothing here is ever deployed."""
+
+from __future__ import annotations
+
+# LOCAL DEVELOPMENT ONLY. This HS256 secret is public (it is in the repository) and signs
+# tokens for the local stack alone. Deployed stacks verify RS256/ES256 tokens against a
+# JWKS URL and never read JWT_HS256_SECRET.
+LOCAL_DEV_SIGNING_SECRET = "local-development-only-signing-secret-not-for-aws"  # noqa: S105
+LOCAL_ISSUER = "https://realtime.local/issuer"
+LOCAL_AUDIENCE = "realtime-dashboard"
+LOCAL_TABLE_NAME = "realtime-local"
+LOCAL_REGION = "us-east-1"
+DEFAULT_PORT = 8000
+
+
+def function_environment(port: int, dynamodb_endpoint: str) -> dict[str, str]:
+    """The environment every function gets locally: what CDK sets in AWS, pointed at
+    the local emulator and moto instead."""
+    return {
+        "TABLE_NAME": LOCAL_TABLE_NAME,
+        "WEBSOCKET_CALLBACK_URL": f"http://127.0.0.1:{port}",
+        "JWT_ISSUER": LOCAL_ISSUER,
+        "JWT_AUDIENCE": LOCAL_AUDIENCE,
+        "JWT_HS256_SECRET": LOCAL_DEV_SIGNING_SECRET,
+        "AWS_ENDPOINT_URL_DYNAMODB": dynamodb_endpoint,
+        "AWS_DEFAULT_REGION": LOCAL_REGION,
+        "AWS_REGION": LOCAL_REGION,
+        # moto accepts any credentials; these are placeholders, not secrets.
+        "AWS_ACCESS_KEY_ID": "local",
+        "AWS_SECRET_ACCESS_KEY": "local",
+        "POWERTOOLS_SERVICE_NAME": "realtime-local",
+        "POWERTOOLS_METRICS_NAMESPACE": "RealtimeLocal",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_METRICS_DISABLED": "true",
+    }
+
+
+# What the emulated API Gateway calls itself in ARNs and events. Any well-formed values
+# work: the handlers only read the region, account, API id and stage back from the ARN.
+LOCAL_ACCOUNT_ID = "123456789012"
+LOCAL_API_ID = "localapi01"
+LOCAL_STAGE = "local"
+WEBSOCKET_PATH = "/ws"
+REST_BASE_PATH = "/api/admin/realtime"

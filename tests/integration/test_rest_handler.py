@@ -1,0 +1,148 @@
+"""The REST handler with API Gateway proxy events over moto's DynamoDB."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from local.tokens import mint_token
+from realtime.entrypoints.rest import openapi_document
+from tests.fakes import FakeSender
+from tests.integration.conftest import Invoke
+from tests.integration.events import action_event, authorizer_event, connect_event, rest_event
+
+BASE = "/api/admin/realtime"
+ADMIN = mint_token("svc-billing", ["admin"])
+DOCS_OPENAPI = Path(__file__).resolve().parents[2] / "docs" / "openapi.json"
+
+
+def call(
+    invoke: Invoke, method: str, path: str, body: object = None, token: str | None = ADMIN
+) -> tuple[int, dict]:
+    response = invoke("rest_api", rest_event(method, BASE + path, body, token))
+    return response["statusCode"], json.loads(response["body"])
+
+
+def dashboard(invoke: Invoke, connection_id: str, *groups: str) -> None:
+    policy = invoke("authorizer", authorizer_event(connection_id, mint_token("alice", ["admin"])))
+    invoke("connect", connect_event(connection_id, policy["context"], policy["principalId"]))
+    for group in groups:
+        invoke("message", action_event(connection_id, {"action": "subscribe", "group": group}))
+
+
+def test_health_and_status_need_no_token(invoke: Invoke) -> None:
+    assert call(invoke, "GET", "/health", token=None) == (200, {"status": "healthy"})
+    assert call(invoke, "GET", "/status", token=None) == (200, {"status": "ok", "connections": 0})
+
+
+@pytest.mark.parametrize(
+    ("token", "status", "code"),
+    [
+        (None, 401, "Unauthorized"),
+        ("garbage", 401, "Unauthorized"),
+        (mint_token("svc", ["admin"], ttl_seconds=-60), 401, "Unauthorized"),
+        (mint_token("svc", ["viewer"]), 403, "Forbidden"),
+    ],
+)
+def test_protected_routes_check_the_token_before_the_body(
+    invoke: Invoke, token: str | None, status: int, code: str
+) -> None:
+    got_status, body = call(invoke, "POST", "/alert", {"bad": "body"}, token=token)
+    assert (got_status, body["code"]) == (status, code)
+
+
+ROUTES = [
+    ("/broadcast/platform-update", {"status": "healthy"}, "PlatformStatus", "admins"),
+    ("/broadcast/user-count", {"totalUsers": 5, "activeUsers": 2}, "UserCountUpdate", "analytics"),
+    ("/broadcast/generation-metrics", {"totalGenerations": 1}, "GenerationMetrics", "analytics"),
+    ("/broadcast/revenue", {"totalRevenue": 12.5, "currency": "USD"}, "RevenueUpdate", "analytics"),
+    ("/broadcast/analytics", {"metrics": {"cpu": 0.4}}, "AnalyticsUpdate", "analytics"),
+    ("/broadcast/test", {"message": "hi"}, "TestMessage", "admins"),
+    ("/alert", {"title": "t", "message": "m", "severity": "critical"}, "Alert", "alerts"),
+    ("/alert/warning", {"title": "t", "message": "m"}, "Alert", "alerts"),
+    ("/alert/error", {"title": "t", "message": "m", "severity": "info"}, "Alert", "alerts"),
+    ("/alert/performance", {"metric": "p99", "value": 2, "threshold": 1}, "PerformanceAlert", "alerts"),
+    ("/notify/user-action", {"userId": "u1", "action": "login"}, "UserAction", "user-activity"),
+    (
+        "/notify/role-assignment",
+        {"userId": "u1", "role": "r", "change": "revoked"},
+        "RoleAssignment",
+        "user-activity",
+    ),
+    ("/notify/system-event", {"eventType": "deploy", "message": "v2"}, "SystemEvent", "admins"),
+]
+
+
+@pytest.mark.parametrize(("path", "body", "event_type", "group"), ROUTES, ids=[r[0] for r in ROUTES])
+def test_each_route_publishes_its_event_to_its_group(
+    invoke: Invoke, replies: FakeSender, path: str, body: dict, event_type: str, group: str
+) -> None:
+    dashboard(invoke, "c1", group)
+    status, result = call(invoke, "POST", path, body)
+    assert status == 200, result
+    assert {k: result[k] for k in ("type", "group", "seq", "recipients", "delivered", "gone")} == {
+        "type": event_type,
+        "group": group,
+        "seq": 1,
+        "recipients": 1,
+        "delivered": 1,
+        "gone": 0,
+    }
+    envelope = json.loads(replies.sent["c1"][-1])
+    assert (envelope["type"], envelope["group"], envelope["id"]) == (event_type, group, result["id"])
+    if path.startswith("/alert/") and path != "/alert/performance":
+        assert envelope["data"]["severity"] == path.rsplit("/", 1)[1]
+
+
+def test_publish_any_type_to_any_group_and_snapshot(invoke: Invoke) -> None:
+    status, result = call(
+        invoke, "POST", "/publish", {"group": "alerts", "type": "TestMessage", "data": {"message": "x"}}
+    )
+    assert (status, result["group"], result["type"]) == (200, "alerts", "TestMessage")
+    status, snapshot = call(invoke, "GET", "/platform-snapshot")
+    assert status == 200
+    assert snapshot["latest"]["TestMessage"]["id"] == result["id"]
+    assert snapshot["groups"] == {"admins": 0, "user-activity": 0, "analytics": 0, "alerts": 0}
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("/alert", {"title": "t", "message": "m", "severity": "panic"}, "severity"),
+        ("/broadcast/revenue", {"totalRevenue": 1, "currency": "dollars"}, "currency"),
+        ("/broadcast/user-count", {"totalUsers": 1}, "activeUsers"),
+        ("/publish", {"group": "alerts", "type": "Alert", "data": {"title": "t"}}, "message"),
+        ("/publish", {"group": "alerts", "data": {}}, "type"),
+    ],
+)
+def test_invalid_bodies_are_422_naming_the_field(invoke: Invoke, path: str, body: dict, field: str) -> None:
+    status, result = call(invoke, "POST", path, body)
+    assert status == 422
+    assert result["code"] == "ValidationError"
+    assert any(field in error["loc"] for error in result["errors"]), result
+
+
+def test_unknown_group_is_404_and_malformed_json_is_422(invoke: Invoke) -> None:
+    status, result = call(
+        invoke, "POST", "/publish", {"group": "nope", "type": "TestMessage", "data": {"message": "x"}}
+    )
+    assert (status, result["code"]) == (404, "UnknownGroup")
+    status, result = call(invoke, "POST", "/alert", "{not json")
+    assert (status, result["code"]) == (422, "ValidationError")
+
+
+def test_bodies_over_128_kb_are_413(invoke: Invoke) -> None:
+    status, result = call(invoke, "POST", "/broadcast/test", {"message": "x" * 140_000})
+    assert (status, result["code"]) == (413, "PayloadTooLarge")
+
+
+def test_unknown_routes_are_404(invoke: Invoke) -> None:
+    status, result = call(invoke, "GET", "/nope")
+    assert (status, result["code"]) == (404, "NotFound")
+
+
+def test_openapi_is_served_and_the_committed_copy_is_in_sync(invoke: Invoke) -> None:
+    status, document = call(invoke, "GET", "/openapi.json", token=None)
+    assert status == 200
+    assert f"{BASE}/alert/performance" in document["paths"]
+    assert json.loads(DOCS_OPENAPI.read_text()) == json.loads(openapi_document()), "run `make openapi`"
