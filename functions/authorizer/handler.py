@@ -4,7 +4,7 @@ from aws_lambda_powertools.logging import correlation_paths
 
 from realtime.auth import TokenVerifier
 from realtime.config import auth_settings
-from realtime.entrypoints.websocket import authorize
+from realtime.entrypoints.authorizers import authorize_websocket
 from realtime.observability import logger
 
 verifier = TokenVerifier(auth_settings())  # configuration is validated at cold start
@@ -12,4 +12,4 @@ verifier = TokenVerifier(auth_settings())  # configuration is validated at cold 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 def handler(event: dict, context: object) -> dict:
-    return authorize(event, verifier)
+    return authorize_websocket(event, verifier)

@@ -19,12 +19,13 @@ def log_lines() -> Iterator[io.StringIO]:
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
     handler.setFormatter(logger.registered_formatter)
-    logger.addHandler(handler)
-    level = logger.log_level
-    logger.setLevel("DEBUG")
+    underlying = logging.getLogger(logger.name)  # Powertools wraps a stdlib logger
+    underlying.addHandler(handler)
+    level = underlying.level
+    underlying.setLevel(logging.DEBUG)
     yield stream
-    logger.removeHandler(handler)
-    logger.setLevel(level)
+    underlying.removeHandler(handler)
+    underlying.setLevel(level)
 
 
 def test_tokens_never_reach_the_logs(invoke: Invoke, log_lines: io.StringIO) -> None:
@@ -37,7 +38,7 @@ def test_tokens_never_reach_the_logs(invoke: Invoke, log_lines: io.StringIO) -> 
     invoke("rest_api", rest_event("POST", "/api/admin/realtime/alert", {"title": "t", "message": "m"}, good))
     invoke("rest_api", rest_event("GET", "/api/admin/realtime/platform-snapshot", None, expired))
     logs = log_lines.getvalue()
-    assert "connection refused" in logs  # the authorizer did log its decisions…
+    assert "token refused" in logs  # the authorizer did log its decisions…
     for token in (good, expired, forbidden):
         assert token not in logs  # …but never a token
         assert token.split(".")[2] not in logs

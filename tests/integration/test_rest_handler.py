@@ -146,3 +146,17 @@ def test_openapi_is_served_and_the_committed_copy_is_in_sync(invoke: Invoke) -> 
     assert status == 200
     assert f"{BASE}/alert/performance" in document["paths"]
     assert json.loads(DOCS_OPENAPI.read_text()) == json.loads(openapi_document()), "run `make openapi`"
+
+
+def test_cors_headers_for_configured_origins(invoke: Invoke, monkeypatch: pytest.MonkeyPatch) -> None:
+    from realtime.entrypoints.rest import _cors
+
+    monkeypatch.setenv("CORS_ALLOW_ORIGINS", "https://admin.example.com, https://ops.example.com")
+    cors = _cors()
+    assert cors is not None
+    headers = cors.to_dict("https://ops.example.com")
+    assert headers["Access-Control-Allow-Origin"] == "https://ops.example.com"
+    assert "Idempotency-Key" in headers["Access-Control-Allow-Headers"]
+    assert "Access-Control-Allow-Origin" not in cors.to_dict("https://evil.example.com")
+    monkeypatch.delenv("CORS_ALLOW_ORIGINS")
+    assert _cors() is None

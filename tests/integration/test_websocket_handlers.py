@@ -176,3 +176,26 @@ def test_messages_from_an_unknown_connection_are_ignored(invoke: Invoke, replies
 
 def test_a_disconnect_for_an_unknown_connection_is_harmless(invoke: Invoke) -> None:
     assert invoke("disconnect", disconnect_event("ghost")) == {"statusCode": 200}
+
+
+class TestRestAuthorizer:
+    ARN = "arn:aws:execute-api:us-east-1:123456789012:r3st4p1/prod/POST/api/admin/realtime/alert"
+
+    def event(self, header: str) -> dict:
+        return {"type": "TOKEN", "authorizationToken": header, "methodArn": self.ARN}
+
+    def test_allows_every_route_of_the_stage_for_an_admin(self, invoke: Invoke) -> None:
+        policy = invoke("rest_authorizer", self.event(f"Bearer {mint_token('svc', ['admin'])}"))
+        [statement] = policy["policyDocument"]["Statement"]
+        assert statement["Effect"] == "Allow"
+        assert statement["Resource"] == ["arn:aws:execute-api:us-east-1:123456789012:r3st4p1/prod/*/*"]
+        assert policy["context"] == {"userId": "svc", "roles": "admin"}
+
+    def test_denies_without_the_publish_role(self, invoke: Invoke) -> None:
+        policy = invoke("rest_authorizer", self.event(f"Bearer {mint_token('svc', ['viewer'])}"))
+        assert policy["policyDocument"]["Statement"][0]["Effect"] == "Deny"
+
+    @pytest.mark.parametrize("header", ["", "Bearer", "Basic abc", "Bearer garbage"])
+    def test_unauthorized_without_a_valid_bearer_token(self, invoke: Invoke, header: str) -> None:
+        with pytest.raises(Exception, match=r"^Unauthorized$"):
+            invoke("rest_authorizer", self.event(header))

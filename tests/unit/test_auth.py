@@ -196,3 +196,23 @@ def test_unreachable_jwks_is_unauthorized_not_a_crash() -> None:
     token = jwt.encode(_claims(), RSA_KEY, algorithm="RS256", headers={"kid": "rsa-1"})
     with pytest.raises(Unauthorized):
         verifier.verify(token)
+
+
+def test_cognito_access_tokens_carry_the_audience_as_client_id(verifier: TokenVerifier) -> None:
+    claims = {"sub": "svc", "iss": LOCAL_ISSUER, "exp": time.time() + 60, "token_use": "access"}
+    good = jwt.encode({**claims, "client_id": LOCAL_AUDIENCE}, LOCAL_DEV_SIGNING_SECRET)
+    assert verifier.verify(good).user_id == "svc"
+    for bad in (
+        {**claims, "client_id": "another-app"},
+        {**claims, "token_use": "id", "client_id": LOCAL_AUDIENCE},
+        {**claims, "token_use": "access"},
+    ):
+        with pytest.raises(Unauthorized):
+            verifier.verify(jwt.encode(bad, LOCAL_DEV_SIGNING_SECRET))
+
+
+def test_a_list_audience_must_include_ours(verifier: TokenVerifier) -> None:
+    claims = {"sub": "svc", "iss": LOCAL_ISSUER, "exp": time.time() + 60}
+    assert verifier.verify(jwt.encode({**claims, "aud": ["x", LOCAL_AUDIENCE]}, LOCAL_DEV_SIGNING_SECRET))
+    with pytest.raises(Unauthorized):
+        verifier.verify(jwt.encode({**claims, "aud": ["x", "y"]}, LOCAL_DEV_SIGNING_SECRET))

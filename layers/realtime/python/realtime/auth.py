@@ -43,11 +43,12 @@ class TokenVerifier:
                 token,
                 key=key,
                 algorithms=algorithms,
-                audience=self.settings.audience,
                 issuer=self.settings.issuer,
                 leeway=self.settings.leeway_seconds,
-                options={"require": ["exp", "iss", "aud", "sub"]},
+                # The audience is checked below: Cognito access tokens carry it as client_id.
+                options={"require": ["exp", "iss", "sub"], "verify_aud": False},
             )
+            self._check_audience(claims)
         except jwt.PyJWKClientConnectionError as exc:
             raise Unauthorized("the token could not be verified: signing keys unavailable") from exc
         except jwt.PyJWTError as exc:
@@ -65,6 +66,15 @@ class TokenVerifier:
             return self._jwks.get_signing_key_from_jwt(token).key, ASYMMETRIC_ALGORITHMS
         assert self.settings.hs256_secret is not None  # guaranteed by AuthSettings
         return self.settings.hs256_secret.get_secret_value(), LOCAL_ALGORITHMS
+
+    def _check_audience(self, claims: dict[str, Any]) -> None:
+        audience = claims.get("aud")
+        if audience is not None:
+            audiences = [audience] if isinstance(audience, str) else audience
+            if not isinstance(audiences, list) or self.settings.audience not in audiences:
+                raise jwt.InvalidAudienceError("audience doesn't match")
+        elif not (claims.get("token_use") == "access" and claims.get("client_id") == self.settings.audience):
+            raise jwt.MissingRequiredClaimError("aud")
 
     def _roles(self, claims: dict[str, Any]) -> list[str]:
         value = claims.get(self.settings.roles_claim, [])

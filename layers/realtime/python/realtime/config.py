@@ -48,6 +48,7 @@ class AuthSettings(_EnvModel):
     hs256_secret: SecretStr | None = Field(default=None, alias="JWT_HS256_SECRET")
     roles_claim: str = Field(default="roles", alias="JWT_ROLES_CLAIM", min_length=1)
     connect_role: str = Field(default="admin", alias="CONNECT_ROLE", min_length=1)
+    publish_role: str = Field(default="admin", alias="PUBLISH_ROLE", min_length=1)
     leeway_seconds: int = Field(default=30, alias="JWT_LEEWAY_SECONDS", ge=0, le=300)
 
     @model_validator(mode="after")
@@ -98,6 +99,19 @@ class HubSettings(_EnvModel):
         if self.auto_join_group not in self.group_roles:
             raise ValueError(f"AUTO_JOIN_GROUP {self.auto_join_group!r} is not in GROUP_ROLES")
         return self
+
+
+class RestSettings(_EnvModel):
+    """Browser origins allowed to call the REST API (CORS); none by default."""
+
+    cors_allow_origins: list[str] = Field(default_factory=list, alias="CORS_ALLOW_ORIGINS")
+
+    @field_validator("cors_allow_origins", mode="before")
+    @classmethod
+    def _split(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
 
 
 @cache

@@ -9,7 +9,7 @@ import json
 from functools import cache
 from typing import Annotated, Any
 
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
@@ -19,7 +19,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, Field
 
 from realtime.auth import TokenVerifier, bearer_token
-from realtime.config import MAX_MESSAGE_BYTES, auth_settings
+from realtime.config import MAX_MESSAGE_BYTES, RestSettings, auth_settings
 from realtime.domain import events as ev
 from realtime.domain.hub import RealtimeHub
 from realtime.domain.models import Identity, PublishResult
@@ -30,7 +30,20 @@ PUBLIC_PATHS = {f"{BASE_PATH}/health", f"{BASE_PATH}/status", f"{BASE_PATH}/open
 API_TITLE = "Realtime admin hub"
 API_VERSION = "1.0.0"
 
-app = APIGatewayRestResolver(enable_validation=True)
+def _cors() -> CORSConfig | None:
+    origins = RestSettings.from_env().cors_allow_origins
+    if not origins:
+        return None
+    return CORSConfig(
+        allow_origin=origins[0],
+        extra_origins=origins[1:],
+        allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],
+        max_age=600,
+    )
+
+
+CORS = _cors()
+app = APIGatewayRestResolver(enable_validation=True, cors=CORS)
 router = APIGatewayRouter()
 
 
@@ -72,7 +85,11 @@ def handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         if _body_size(event) > MAX_MESSAGE_BYTES:
             raise PayloadTooLarge(f"the request body exceeds {MAX_MESSAGE_BYTES} bytes")
     except RealtimeError as exc:
-        return _error_response(exc.http_status, exc.code, exc.message)
+        response = _error_response(exc.http_status, exc.code, exc.message)
+        origin = _header(event, "origin")
+        if CORS is not None and origin:  # the resolver adds these itself; early answers need them too
+            response["headers"].update(CORS.to_dict(origin))
+        return response
     return app.resolve(event, context)
 
 

@@ -1,23 +1,17 @@
-"""The WebSocket routes: authorizer, $connect, $disconnect and every client action."""
+"""The WebSocket routes: $connect, $disconnect and every client action."""
 
 from __future__ import annotations
 
 import base64
 from typing import Any
 
-from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event import (
-    APIGatewayAuthorizerRequestEvent,
-    APIGatewayAuthorizerResponseWebSocket,
-)
 from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.parser.models import APIGatewayWebSocketDisconnectEventModel
 
-from realtime.auth import TokenVerifier, bearer_token
 from realtime.domain.hub import RealtimeHub
 from realtime.domain.models import Connection
 from realtime.entrypoints.events import ConnectEvent, MessageEvent
 from realtime.errors import RealtimeError
-from realtime.observability import logger
 from realtime.protocol import (
     GetConnectionCount,
     GetPlatformStats,
@@ -32,36 +26,6 @@ from realtime.protocol import (
 )
 
 OK = {"statusCode": 200}
-
-
-def authorize(event: dict[str, Any], verifier: TokenVerifier) -> dict[str, Any]:
-    """REQUEST authorizer on $connect. The token is the `token` query parameter (browsers
-    cannot set headers on a WebSocket); an Authorization header is accepted too.
-
-    Raising "Unauthorized" makes API Gateway answer 401; a Deny policy answers 403."""
-    request = APIGatewayAuthorizerRequestEvent(event)
-    token = (request.query_string_parameters or {}).get("token") or bearer_token(
-        request.headers.get("authorization")
-    )
-    try:
-        identity = verifier.verify(token)
-    except RealtimeError as exc:
-        logger.info("connection refused", extra={"reason": exc.message})
-        raise Exception("Unauthorized") from None
-    response = APIGatewayAuthorizerResponseWebSocket(
-        principal_id=identity.user_id,
-        context={"userId": identity.user_id, "roles": ",".join(sorted(identity.roles))},
-        region=request.parsed_arn.region,
-        aws_account_id=request.parsed_arn.aws_account_id,
-        api_id=request.parsed_arn.api_id,
-        stage=request.parsed_arn.stage,
-    )
-    if identity.has_role(verifier.settings.connect_role):
-        response.allow_route("$connect")
-    else:
-        logger.info("connection forbidden", extra={"user_id": identity.user_id})
-        response.deny_route("$connect")
-    return response.asdict()
 
 
 def on_connect(event: dict[str, Any], hub: RealtimeHub) -> dict[str, Any]:

@@ -1,0 +1,233 @@
+"""The stack's configuration: CDK context (cdk.json or `-c key=value`), validated at synth.
+
+Every key is optional; a bare `cdk synth` builds a complete stack with a new Cognito user
+pool. docs/deploy.md documents each key. Values given with `-c` arrive as strings, so
+numbers, booleans, JSON objects and comma-separated lists are all accepted as text too.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError, field_validator, model_validator
+
+from realtime.config import DEFAULT_GROUP_ROLES, HubSettings
+
+FunctionName = Literal["authorizer", "connect", "disconnect", "message", "rest_api", "rest_authorizer"]
+FUNCTION_NAMES: tuple[FunctionName, ...] = (
+    "authorizer",
+    "connect",
+    "disconnect",
+    "message",
+    "rest_api",
+    "rest_authorizer",
+)
+
+# The values CloudWatch Logs accepts for a retention period.
+LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557,
+                      2922, 3288, 3653)  # fmt: skip
+# Powertools for AWS Lambda (Python) v3 public layer version for python3.13/arm64. Check
+# the version it carries before raising it (docs/deploy.md says how).
+DEFAULT_POWERTOOLS_LAYER_VERSION = 27
+
+# Context keys the CDK itself (or the CLI) sets; everything else must be one of ours.
+_CDK_OWNED_KEYS = {"acknowledged-issue-numbers", "cli-telemetry"}
+_COGNITO_ROLES_CLAIM = "cognito:groups"
+_DEFAULT_ROLES_CLAIM = "roles"
+
+Name = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+
+
+class ContextError(ValueError):
+    """The CDK context is invalid; the message lists every problem."""
+
+
+class StackConfig(BaseModel):
+    """Everything a deployment can choose. Field aliases are the context keys."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    stack_name: str = Field(
+        default="RealtimeStack", alias="stackName", pattern=r"^[A-Za-z][A-Za-z0-9-]{0,127}$"
+    )
+    stage_name: str = Field(default="prod", alias="stageName", pattern=r"^[A-Za-z0-9_]{1,64}$")
+
+    # -- authentication: a new Cognito user pool, or an existing OIDC issuer ----------------
+    create_user_pool: bool | None = Field(default=None, alias="createUserPool")
+    jwks_url: HttpUrl | None = Field(default=None, alias="jwksUrl")
+    issuer: str | None = Field(default=None, alias="issuer", min_length=1)
+    audience: str | None = Field(default=None, alias="audience", min_length=1)
+    roles_claim: str | None = Field(default=None, alias="rolesClaim", min_length=1)
+    jwt_leeway_seconds: int = Field(default=30, alias="jwtLeewaySeconds", ge=0, le=300)
+
+    # -- authorisation and groups (the functions' HubSettings) ------------------------------
+    connect_role: Name = Field(default="admin", alias="connectRole")
+    publish_role: Name = Field(default="admin", alias="publishRole")
+    groups: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_GROUP_ROLES), alias="groups")
+    auto_join_group: str = Field(default="admins", alias="autoJoinGroup")
+    fanout_concurrency: int = Field(default=16, alias="fanoutConcurrency", ge=1, le=128)
+    send_max_attempts: int = Field(default=5, alias="sendMaxAttempts", ge=1, le=10)
+
+    # -- the APIs --------------------------------------------------------------------------
+    cors_origins: list[HttpUrl] = Field(default_factory=list, alias="corsOrigins")
+    websocket_throttle_rate: float = Field(default=500, alias="websocketThrottleRate", gt=0)
+    websocket_throttle_burst: int = Field(default=1000, alias="websocketThrottleBurst", ge=0)
+    rest_throttle_rate: float = Field(default=100, alias="restThrottleRate", gt=0)
+    rest_throttle_burst: int = Field(default=200, alias="restThrottleBurst", ge=0)
+    web_acl_arn: str | None = Field(default=None, alias="webAclArn", pattern=r"^arn:aws[a-z-]*:wafv2:")
+    # API Gateway logs to CloudWatch through one role per account and region. Set false
+    # when something else (another stack, a landing zone) already configures it.
+    api_gateway_cloudwatch_role: bool = Field(default=True, alias="apiGatewayCloudWatchRole")
+
+    # -- functions -------------------------------------------------------------------------
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(default="INFO", alias="logLevel")
+    metrics_namespace: str = Field(
+        default="RealtimeHub", alias="metricsNamespace", pattern=r"^[A-Za-z0-9_./#:-]+$"
+    )
+    powertools_layer_version: int = Field(
+        default=DEFAULT_POWERTOOLS_LAYER_VERSION, alias="powertoolsLayerVersion", ge=1
+    )
+    reserved_concurrency: dict[FunctionName, int] = Field(default_factory=dict, alias="reservedConcurrency")
+
+    # -- operations ------------------------------------------------------------------------
+    log_retention_days: int = Field(default=30, alias="logRetentionDays")
+    removal_policy: Literal["retain", "destroy"] = Field(default="retain", alias="removalPolicy")
+    alarm_email: str | None = Field(default=None, alias="alarmEmail", pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    connect_rejections_alarm_threshold: int = Field(default=50, alias="connectRejectionsAlarmThreshold", ge=1)
+
+    # -- parsing of `-c key=value` strings -------------------------------------------------
+
+    @field_validator("groups", "reserved_concurrency", mode="before")
+    @classmethod
+    def _json_object(cls, value: Any) -> Any:
+        return json.loads(value) if isinstance(value, str) else value
+
+    @field_validator("groups")
+    @classmethod
+    def _role_names(cls, value: dict[str, str]) -> dict[str, str]:
+        for group, role in value.items():
+            if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", role):
+                raise ValueError(f"group {group!r}: role {role!r} must be 1-64 letters, digits, '-' or '_'")
+        return value
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _list_of_origins(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            text = value.strip()
+            return json.loads(text) if text.startswith("[") else [o for o in re.split(r"[,\s]+", text) if o]
+        return value
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins_only(cls, value: list[HttpUrl]) -> list[HttpUrl]:
+        for origin in value:
+            if origin.path not in (None, "", "/") or origin.query or origin.fragment:
+                raise ValueError(f"{origin} is not an origin: use scheme://host[:port] only")
+        return value
+
+    @field_validator("log_retention_days")
+    @classmethod
+    def _supported_retention(cls, value: int) -> int:
+        if value not in LOG_RETENTION_DAYS:
+            raise ValueError(f"CloudWatch Logs supports {', '.join(map(str, LOG_RETENTION_DAYS))} days")
+        return value
+
+    @field_validator("reserved_concurrency")
+    @classmethod
+    def _positive_concurrency(cls, value: dict[FunctionName, int]) -> dict[FunctionName, int]:
+        for name, limit in value.items():
+            if limit < 1:
+                raise ValueError(f"reserved concurrency of {name} must be at least 1 (0 would disable it)")
+        return value
+
+    @model_validator(mode="after")
+    def _one_identity_provider(self) -> Self:
+        external = {"jwksUrl": self.jwks_url, "issuer": self.issuer, "audience": self.audience}
+        given = [key for key, value in external.items() if value is not None]
+        if self.create_user_pool and given:
+            raise ValueError(f"createUserPool=true creates the issuer: do not also set {', '.join(given)}")
+        if self.create_user_pool is False and len(given) < len(external):
+            missing = [key for key in external if key not in given]
+            raise ValueError(f"an external OIDC issuer needs jwksUrl, issuer and audience; missing {missing}")
+        if self.create_user_pool is None and 0 < len(given) < len(external):
+            missing = [key for key in external if key not in given]
+            raise ValueError(
+                f"set all of jwksUrl, issuer and audience (missing {missing}), or none to create a user pool"
+            )
+        if self.jwks_url is not None and self.jwks_url.scheme != "https":
+            raise ValueError("jwksUrl must use https")
+        return self
+
+    @model_validator(mode="after")
+    def _hub_settings_are_valid(self) -> Self:
+        # The same model the functions validate at cold start: a bad group configuration
+        # fails here, at synth, instead of at the first invocation after the deploy.
+        try:
+            HubSettings.model_validate(
+                {
+                    "TABLE_NAME": "synth-time-check",
+                    "WEBSOCKET_CALLBACK_URL": "https://example.execute-api.us-east-1.amazonaws.com/prod",
+                    **self.hub_environment(),
+                }
+            )
+        except ValidationError as exc:
+            problems = "; ".join(error["msg"].removeprefix("Value error, ") for error in exc.errors())
+            raise ValueError(f"groups/autoJoinGroup: {problems}") from None
+        return self
+
+    # -- derived values --------------------------------------------------------------------
+
+    @property
+    def uses_cognito(self) -> bool:
+        return self.create_user_pool is not False and self.jwks_url is None
+
+    @property
+    def effective_roles_claim(self) -> str:
+        if self.roles_claim:
+            return self.roles_claim
+        return _COGNITO_ROLES_CLAIM if self.uses_cognito else _DEFAULT_ROLES_CLAIM
+
+    @property
+    def cors_allow_origins(self) -> list[str]:
+        return [str(origin).rstrip("/") for origin in self.cors_origins]
+
+    @property
+    def retain_data(self) -> bool:
+        return self.removal_policy == "retain"
+
+    @property
+    def roles(self) -> list[str]:
+        """Every role the hub checks, in a stable order (the Cognito groups to create)."""
+        return sorted({self.connect_role, self.publish_role, *self.groups.values()})
+
+    def hub_environment(self) -> dict[str, str]:
+        """HubSettings variables that come from configuration (not from other resources)."""
+        return {
+            "GROUP_ROLES": json.dumps(self.groups, separators=(",", ":"), sort_keys=True),
+            "AUTO_JOIN_GROUP": self.auto_join_group,
+            "CONNECT_ROLE": self.connect_role,
+            "PUBLISH_ROLE": self.publish_role,
+            "FANOUT_CONCURRENCY": str(self.fanout_concurrency),
+            "SEND_MAX_ATTEMPTS": str(self.send_max_attempts),
+        }
+
+    @classmethod
+    def from_context(cls, context: Mapping[str, Any]) -> Self:
+        """Validate our keys of the CDK context; raise ContextError listing every problem."""
+        ours = {
+            key: value
+            for key, value in context.items()
+            if ":" not in key and not key.startswith("@") and key not in _CDK_OWNED_KEYS
+        }
+        try:
+            return cls.model_validate(ours)
+        except ValidationError as exc:
+            problems = []
+            for error in exc.errors():
+                where = ".".join(str(part) for part in error["loc"]) or "context"
+                problems.append(f"  - {where}: {error['msg']}")
+            raise ContextError("invalid CDK context (cdk.json or -c):\n" + "\n".join(problems)) from None

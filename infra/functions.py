@@ -1,0 +1,244 @@
+"""The six Lambda functions, each with its own role, log group and exactly the settings
+its code reads at cold start.
+
+Shared by all: Python 3.13 on arm64 (cheaper per GB-second than x86_64), Powertools from
+its public layer, our package and PyJWT from the layer built in build/layer, X-Ray tracing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from aws_cdk import ArnFormat, Duration, Stack
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+from pydantic import BaseModel
+
+from infra.build_layer import build_layer
+from infra.config import FunctionName, StackConfig
+from infra.identity import JwtSettings
+from infra.log_groups import log_group
+from infra.nag import acknowledge
+from infra.paths import FUNCTIONS_DIR
+from infra.permissions import MANAGEMENT_API_METHODS, TABLE_ACTIONS
+from realtime.config import AuthSettings, HubSettings, RestSettings
+
+RUNTIME = lambda_.Runtime.PYTHON_3_13
+ARCHITECTURE = lambda_.Architecture.ARM_64
+HANDLER = "handler.handler"
+# Powertools for AWS Lambda (Python) publishes its layer from this account in every region.
+POWERTOOLS_LAYER_ACCOUNT = "017000801446"
+POWERTOOLS_LAYER_NAME = "AWSLambdaPowertoolsPythonV3-python313-arm64"
+
+# Settings variables a deployed stack never sets, on purpose: their defaults apply.
+NOT_DEPLOYED: dict[str, str] = {
+    "JWT_HS256_SECRET": "local stack only: deployed functions verify tokens against the issuer's JWKS",
+    "CONNECTION_TTL_SECONDS": "the default (2 h 5 min) follows API Gateway's 2-hour connection limit",
+}
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    name: FunctionName
+    description: str
+    memory_mb: int
+    timeout_seconds: int
+    # The settings models its code loads at cold start (realtime/config.py): it gets every
+    # variable of those models that the stack configures, and no other.
+    settings: tuple[type[BaseModel], ...]
+
+
+# API Gateway gives up on an integration after 29 s; the functions that fan out get more
+# memory (hence CPU) for their threads, the others stay small.
+SPECS: tuple[FunctionSpec, ...] = (
+    FunctionSpec("authorizer", "WebSocket $connect REQUEST authorizer (JWT)", 256, 10, (AuthSettings,)),
+    FunctionSpec("connect", "WebSocket $connect: records the connection", 256, 10, (HubSettings,)),
+    FunctionSpec("disconnect", "WebSocket $disconnect: removes the connection", 256, 10, (HubSettings,)),
+    FunctionSpec("message", "WebSocket actions and $default", 512, 29, (HubSettings,)),
+    FunctionSpec(
+        "rest_api", "REST API /api/admin/realtime/*", 512, 29, (HubSettings, AuthSettings, RestSettings)
+    ),
+    FunctionSpec("rest_authorizer", "REST API TOKEN authorizer (JWT)", 256, 10, (AuthSettings,)),
+)
+
+
+def service_name(name: FunctionName) -> str:
+    """POWERTOOLS_SERVICE_NAME: the `service` dimension of the function's metrics too."""
+    return f"realtime-{name.replace('_', '-')}"
+
+
+def settings_values(
+    config: StackConfig, *, table_name: str, callback_url: str, jwt: JwtSettings
+) -> dict[str, str]:
+    """The value of every settings variable the stack configures, by variable name."""
+    values = {
+        "TABLE_NAME": table_name,
+        "WEBSOCKET_CALLBACK_URL": callback_url,
+        **config.hub_environment(),  # includes CONNECT_ROLE and PUBLISH_ROLE (AuthSettings reads them too)
+        "JWT_ISSUER": jwt.issuer,
+        "JWT_AUDIENCE": jwt.audience,
+        "JWT_JWKS_URL": jwt.jwks_url,  # never JWT_HS256_SECRET: that is for the local stack only
+        "JWT_ROLES_CLAIM": jwt.roles_claim,
+        "JWT_LEEWAY_SECONDS": str(config.jwt_leeway_seconds),
+    }
+    if config.cors_origins:  # unset: no CORS headers (server-to-server callers need none)
+        values["CORS_ALLOW_ORIGINS"] = ",".join(config.cors_allow_origins)
+    return values
+
+
+def environment(
+    spec: FunctionSpec, config: StackConfig, *, table_name: str, callback_url: str, jwt: JwtSettings
+) -> dict[str, str]:
+    """Exactly the variables the function's code reads (tests/infra checks both ways)."""
+    values = settings_values(config, table_name=table_name, callback_url=callback_url, jwt=jwt)
+    env = {
+        "POWERTOOLS_SERVICE_NAME": service_name(spec.name),
+        "POWERTOOLS_METRICS_NAMESPACE": config.metrics_namespace,
+        "POWERTOOLS_LOG_LEVEL": config.log_level,
+    }
+    for model in spec.settings:
+        for field in model.model_fields.values():
+            if field.alias in values:
+                env[field.alias] = values[field.alias]
+    return env
+
+
+class ConnectionsApi(Protocol):
+    """The WebSocket stage's @connections API, as the functions that call it see it."""
+
+    @property
+    def callback_url(self) -> str: ...
+
+    def connections_arn(self, method: str) -> str:
+        """ARN of every connection for one HTTP method, scoped to this API and stage."""
+        ...
+
+    def connections_arn_finding(self, method: str) -> str:
+        """How cdk-nag names that ARN's wildcard in an AwsSolutions-IAM5 finding."""
+        ...
+
+
+class RealtimeFunctions(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: StackConfig,
+        table: dynamodb.ITable,
+        jwt: JwtSettings,
+        connections: ConnectionsApi,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self._config = config
+        self._table = table
+        self._connections = connections
+        self._layers = [self._powertools_layer(config), self._shared_layer()]
+        self.functions: dict[FunctionName, lambda_.Function] = {}
+        self.log_groups: dict[FunctionName, logs.LogGroup] = {}
+        for spec in SPECS:
+            env = environment(
+                spec, config, table_name=table.table_name, callback_url=connections.callback_url, jwt=jwt
+            )
+            self.functions[spec.name] = self._function(spec, env)
+
+    def __getitem__(self, name: FunctionName) -> lambda_.Function:
+        return self.functions[name]
+
+    def _powertools_layer(self, config: StackConfig) -> lambda_.ILayerVersion:
+        # Built from the stack's own region, so the same template deploys to any region.
+        stack = Stack.of(self)
+        arn = stack.format_arn(
+            service="lambda",
+            account=POWERTOOLS_LAYER_ACCOUNT,
+            resource="layer",
+            resource_name=f"{POWERTOOLS_LAYER_NAME}:{config.powertools_layer_version}",
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )
+        return lambda_.LayerVersion.from_layer_version_arn(self, "PowertoolsLayer", arn)
+
+    def _shared_layer(self) -> lambda_.LayerVersion:
+        return lambda_.LayerVersion(
+            self,
+            "SharedLayer",
+            code=lambda_.Code.from_asset(str(build_layer())),
+            compatible_runtimes=[RUNTIME],
+            compatible_architectures=[ARCHITECTURE],
+            description="realtime package + PyJWT[crypto] (python3.13, arm64)",
+        )
+
+    def _function(self, spec: FunctionSpec, env: dict[str, str]) -> lambda_.Function:
+        construct_id = "".join(part.capitalize() for part in spec.name.split("_"))
+        logs_group = log_group(self, f"{construct_id}Logs", config=self._config)
+        role = iam.Role(
+            self,
+            f"{construct_id}Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=f"{service_name(spec.name)}: only what its code calls",
+        )
+        # Instead of AWSLambdaBasicExecutionRole (any log group): its own log group only.
+        logs_group.grant_write(role)
+        for statement in self._statements(spec.name):
+            role.add_to_policy(statement)
+
+        function = lambda_.Function(
+            self,
+            construct_id,
+            description=spec.description,
+            runtime=RUNTIME,
+            architecture=ARCHITECTURE,
+            handler=HANDLER,
+            code=lambda_.Code.from_asset(
+                str(FUNCTIONS_DIR / spec.name), exclude=["__pycache__", "*.pyc", "*.pyo"]
+            ),
+            layers=self._layers,
+            role=role,
+            environment=env,
+            memory_size=spec.memory_mb,
+            timeout=Duration.seconds(spec.timeout_seconds),
+            tracing=lambda_.Tracing.ACTIVE,
+            log_group=logs_group,
+            reserved_concurrent_executions=self._config.reserved_concurrency.get(spec.name),
+        )
+        self._acknowledge(spec.name, role, function)
+        self.log_groups[spec.name] = logs_group
+        return function
+
+    def _acknowledge(self, name: FunctionName, role: iam.Role, function: lambda_.Function) -> None:
+        acknowledge(
+            role,
+            "AwsSolutions-IAM5[Resource::*]",
+            "Active tracing adds xray:PutTraceSegments and xray:PutTelemetryRecords, which support no "
+            "resource-level permissions (resource must be *); every other statement names its resource.",
+        )
+        for method in MANAGEMENT_API_METHODS[name]:
+            acknowledge(
+                role,
+                f"AwsSolutions-IAM5[{self._connections.connections_arn_finding(method)}]",
+                f"execute-api:ManageConnections for {method} @connections/*: connection ids exist only at "
+                "run time; the ARN is scoped to this API, its stage and this one method.",
+            )
+        acknowledge(
+            function,
+            "AwsSolutions-L1",
+            "Pinned to python3.13 on purpose: the shared layer's compiled wheels (cffi, cryptography for "
+            "cp313/abi3 aarch64) and the Powertools layer (…-python313-arm64) are built for 3.13, which "
+            "Lambda supports; move all three together.",
+        )
+
+    def _statements(self, name: FunctionName) -> list[iam.PolicyStatement]:
+        statements = []
+        if actions := TABLE_ACTIONS[name]:
+            statements.append(iam.PolicyStatement(actions=list(actions), resources=[self._table.table_arn]))
+        if methods := MANAGEMENT_API_METHODS[name]:
+            statements.append(
+                iam.PolicyStatement(
+                    actions=["execute-api:ManageConnections"],
+                    resources=[self._connections.connections_arn(method) for method in methods],
+                )
+            )
+        return statements

@@ -1,0 +1,269 @@
+"""A dashboard and the alarms an operator needs, optionally e-mailed through SNS.
+
+Alarms: each function's errors and throttles; a spike of rejected WebSocket connections
+(4xx: the authorizer's 401/403, throttling); REST 5xx; deliveries that failed after every
+retry (`DeliveryFailures`, summed over the functions that publish); DynamoDB throttling.
+
+The hub's own metrics come from its code (Powertools Metrics, as EMF log lines: see
+realtime/observability.py and realtime/domain/hub.py): namespace POWERTOOLS_METRICS_NAMESPACE,
+one dimension, `service` = POWERTOOLS_SERVICE_NAME of the function that emitted them.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_apigatewayv2 as apigwv2
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as actions
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
+from constructs import Construct
+
+from infra.config import FunctionName, StackConfig
+from infra.functions import RealtimeFunctions, service_name
+
+PERIOD = Duration.minutes(5)
+SERVICE_DIMENSION = "service"
+# hub.publish runs in the WebSocket `publish` action (message) and the REST API (rest_api).
+PUBLISHERS: tuple[FunctionName, ...] = ("message", "rest_api")
+# Every metric the code emits → the functions that emit it.
+APP_METRICS: dict[str, tuple[FunctionName, ...]] = {
+    "ConnectionsOpened": ("connect",),  # hub.connect
+    "ConnectionsClosed": ("disconnect",),  # hub.disconnect
+    "MessagesPublished": PUBLISHERS,
+    "Deliveries": PUBLISHERS,
+    "GoneConnections": PUBLISHERS,
+    "DeliveryFailures": PUBLISHERS,
+    "FanoutDuration": PUBLISHERS,  # milliseconds
+}
+
+
+class Monitoring(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: StackConfig,
+        functions: RealtimeFunctions,
+        websocket_stage: apigwv2.WebSocketStage,
+        rest_api: apigw.RestApi,
+        table: dynamodb.ITable,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.alarms: list[cloudwatch.Alarm] = []
+        self.topic = (
+            self._alarm_topic(config.alarm_email, retain=config.retain_data) if config.alarm_email else None
+        )
+
+        self._namespace = config.metrics_namespace
+        delivery_failures = self._total("DeliveryFailures")
+        rejected_connections = websocket_stage.metric("ClientError", statistic="Sum", period=PERIOD)
+        rest_server_errors = rest_api.metric_server_error(statistic="Sum", period=PERIOD)
+        table_throttles = cloudwatch.MathExpression(
+            # A series with no data in a period counts as 0 (throttle metrics exist only when throttled).
+            expression="FILL(reads, 0) + FILL(writes, 0)",
+            using_metrics={
+                "reads": table.metric("ReadThrottleEvents", statistic="Sum", period=PERIOD),
+                "writes": table.metric("WriteThrottleEvents", statistic="Sum", period=PERIOD),
+            },
+            label="Throttle events",
+            period=PERIOD,
+        )
+
+        for name, function in functions.functions.items():
+            errors = function.metric_errors(statistic="Sum", period=PERIOD)
+            throttles = function.metric_throttles(statistic="Sum", period=PERIOD)
+            self._alarm(f"{name}-errors", errors, 1, f"{name}: invocations failed")
+            self._alarm(
+                f"{name}-throttles", throttles, 1, f"{name}: invocations throttled (concurrency limit)"
+            )
+        self._alarm(
+            "websocket-rejected-connections",
+            rejected_connections,
+            config.connect_rejections_alarm_threshold,
+            "Spike of WebSocket 4xx: tokens refused by the $connect authorizer, or throttling",
+        )
+        self._alarm("rest-5xx", rest_server_errors, 1, "REST API answered 5xx")
+        self._alarm(
+            "delivery-failures",
+            delivery_failures,
+            1,
+            "Messages not delivered after every retry (WebSocket and REST publishes)",
+        )
+        self._alarm("dynamodb-throttles", table_throttles, 1, "DynamoDB throttled requests")
+
+        self.dashboard = self._dashboard(
+            functions,
+            websocket_stage,
+            rest_api,
+            table,
+            delivery_failures,
+            rejected_connections,
+            table_throttles,
+        )
+
+    def app_metric(
+        self, name: str, function: FunctionName, *, statistic: str = "Sum", label: str | None = None
+    ) -> cloudwatch.Metric:
+        """One of the code's metrics, as one function emits it."""
+        assert function in APP_METRICS[name], f"{function} does not emit {name}"
+        return cloudwatch.Metric(
+            namespace=self._namespace,
+            metric_name=name,
+            dimensions_map={SERVICE_DIMENSION: service_name(function)},
+            statistic=statistic,
+            period=PERIOD,
+            label=label or f"{name} ({function})",
+        )
+
+    def _total(self, name: str) -> cloudwatch.IMetric:
+        """The sum over every function that emits the metric (a missing series counts as 0)."""
+        functions = APP_METRICS[name]
+        return cloudwatch.MathExpression(
+            expression=" + ".join(f"FILL({function}, 0)" for function in functions),
+            using_metrics={function: self.app_metric(name, function) for function in functions},
+            label=f"{name} (all)",
+            period=PERIOD,
+        )
+
+    def _alarm(self, name: str, metric: cloudwatch.IMetric, threshold: float, description: str) -> None:
+        alarm = cloudwatch.Alarm(
+            self,
+            f"Alarm-{name}",
+            alarm_name=f"{Stack.of(self).stack_name}-{name}",
+            alarm_description=description,
+            metric=metric,
+            threshold=threshold,
+            evaluation_periods=1,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            # No traffic is not a failure.
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        if self.topic is not None:
+            alarm.add_alarm_action(actions.SnsAction(self.topic))
+            alarm.add_ok_action(actions.SnsAction(self.topic))
+        self.alarms.append(alarm)
+
+    def _alarm_topic(self, email: str, *, retain: bool) -> sns.Topic:
+        # An encrypted topic needs a customer managed key: CloudWatch cannot use the
+        # AWS managed aws/sns key, whose policy cannot grant it access.
+        key = kms.Key(
+            self,
+            "AlarmTopicKey",
+            description="Encrypts the alarm notifications topic",
+            enable_key_rotation=True,
+            removal_policy=RemovalPolicy.RETAIN if retain else RemovalPolicy.DESTROY,
+        )
+        key.grant(iam.ServicePrincipal("cloudwatch.amazonaws.com"), "kms:Decrypt", "kms:GenerateDataKey")
+        topic = sns.Topic(self, "AlarmTopic", master_key=key, enforce_ssl=True)
+        topic.add_subscription(subscriptions.EmailSubscription(email))
+        return topic
+
+    def _dashboard(
+        self,
+        functions: RealtimeFunctions,
+        stage: apigwv2.WebSocketStage,
+        rest_api: apigw.RestApi,
+        table: dynamodb.ITable,
+        delivery_failures: cloudwatch.IMetric,
+        rejected_connections: cloudwatch.IMetric,
+        table_throttles: cloudwatch.IMetric,
+    ) -> cloudwatch.Dashboard:
+        def per_function(label: str, metric_of: str, statistic: str = "Sum") -> cloudwatch.GraphWidget:
+            metrics = [
+                getattr(function, metric_of)(statistic=statistic, period=PERIOD, label=name)
+                for name, function in functions.functions.items()
+            ]
+            return cloudwatch.GraphWidget(title=label, left=metrics, width=6)
+
+        def ws(metric_name: str) -> cloudwatch.Metric:
+            return stage.metric(metric_name, statistic="Sum", period=PERIOD, label=metric_name)
+
+        def published(name: str, title: str) -> cloudwatch.GraphWidget:
+            return cloudwatch.GraphWidget(
+                title=title, left=[self.app_metric(name, function) for function in PUBLISHERS], width=6
+            )
+
+        dashboard = cloudwatch.Dashboard(self, "Dashboard", dashboard_name=Stack.of(self).stack_name)
+        dashboard.add_widgets(
+            cloudwatch.GraphWidget(
+                title="WebSocket traffic", left=[ws("ConnectCount"), ws("MessageCount")], width=8
+            ),
+            cloudwatch.GraphWidget(
+                title="WebSocket errors",
+                left=[rejected_connections, ws("IntegrationError"), ws("ExecutionError")],
+                width=8,
+            ),
+            cloudwatch.GraphWidget(
+                title="Connections opened / closed",
+                left=[
+                    self.app_metric("ConnectionsOpened", "connect", label="ConnectionsOpened"),
+                    self.app_metric("ConnectionsClosed", "disconnect", label="ConnectionsClosed"),
+                ],
+                width=8,
+            ),
+        )
+        dashboard.add_widgets(
+            published("MessagesPublished", "Messages published"),
+            published("Deliveries", "Deliveries"),
+            published("GoneConnections", "Gone connections (410, removed)"),
+            cloudwatch.GraphWidget(
+                title="Deliveries failed after retries",
+                left=[*(self.app_metric("DeliveryFailures", f) for f in PUBLISHERS), delivery_failures],
+                width=6,
+            ),
+        )
+        dashboard.add_widgets(
+            cloudwatch.GraphWidget(
+                title="Fan-out duration (ms)",
+                left=[
+                    self.app_metric(
+                        "FanoutDuration", function, statistic=statistic, label=f"{statistic} {function}"
+                    )
+                    for function in PUBLISHERS
+                    for statistic in ("p50", "p99")
+                ],
+                width=8,
+            ),
+            cloudwatch.GraphWidget(
+                title="REST requests",
+                left=[
+                    rest_api.metric_count(statistic="Sum", period=PERIOD),
+                    rest_api.metric_client_error(statistic="Sum", period=PERIOD),
+                    rest_api.metric_server_error(statistic="Sum", period=PERIOD),
+                ],
+                width=8,
+            ),
+            cloudwatch.GraphWidget(
+                title="REST latency",
+                left=[
+                    rest_api.metric_latency(statistic="p50", period=PERIOD),
+                    rest_api.metric_latency(statistic="p99", period=PERIOD),
+                ],
+                width=8,
+            ),
+        )
+        dashboard.add_widgets(
+            per_function("Invocations", "metric_invocations"),
+            per_function("Errors", "metric_errors"),
+            per_function("Duration p99 (ms)", "metric_duration", statistic="p99"),
+            per_function("Throttles", "metric_throttles"),
+        )
+        dashboard.add_widgets(
+            cloudwatch.GraphWidget(
+                title="DynamoDB capacity used",
+                left=[
+                    table.metric_consumed_read_capacity_units(statistic="Sum", period=PERIOD),
+                    table.metric_consumed_write_capacity_units(statistic="Sum", period=PERIOD),
+                ],
+                width=12,
+            ),
+            cloudwatch.GraphWidget(title="DynamoDB throttling", left=[table_throttles], width=12),
+        )
+        dashboard.add_widgets(cloudwatch.AlarmStatusWidget(title="Alarms", alarms=self.alarms, width=24))
+        return dashboard

@@ -1,0 +1,196 @@
+"""The REST API backend services publish through: /api/admin/realtime/* → `rest_api`.
+
+The health, status and OpenAPI routes are public (the function's own PUBLIC_PATHS);
+everything else passes the `rest_authorizer` function first, a Lambda TOKEN authorizer
+that verifies the bearer JWT with the same code as the WebSocket's $connect authorizer
+(signature against the issuer's JWKS, issuer, audience, expiry, and the publish role),
+whether the tokens come from the stack's Cognito user pool or an external OIDC issuer.
+The `rest_api` function checks the token again (defence in depth).
+"""
+
+from __future__ import annotations
+
+import json
+
+from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_wafv2 as wafv2
+from constructs import Construct, IConstruct
+
+from infra.config import StackConfig
+from infra.log_groups import log_group
+from infra.nag import acknowledge
+from realtime.entrypoints.rest import BASE_PATH, PUBLIC_PATHS
+
+AUTHORIZER_IDENTITY_SOURCE = "Authorization"
+# API Gateway caches the policy per token: it allows every route of the stage
+# (realtime/entrypoints/authorizers.py::authorize_rest), so a cached one is right for any.
+AUTHORIZER_CACHE_TTL = Duration.minutes(5)
+# What can be a bearer JWT, as realtime.auth.bearer_token reads it: "Bearer" in any case,
+# a space, three base64url segments. Anything else gets 401 without invoking the authorizer.
+BEARER_HEADER_PATTERN = (
+    r"^\s*[Bb][Ee][Aa][Rr][Ee][Rr] \s*[A-Za-z0-9_=-]+\.[A-Za-z0-9_=-]+\.[A-Za-z0-9_=-]*\s*$"
+)
+
+# The browser preflight (answered by API Gateway) agrees with the headers the function
+# adds to its responses (realtime/entrypoints/rest.py, CORSConfig from CORS_ALLOW_ORIGINS).
+CORS_ALLOW_METHODS = ["GET", "POST", "OPTIONS"]
+CORS_ALLOW_HEADERS = ["Authorization", "Content-Type", "Idempotency-Key"]
+CORS_MAX_AGE = Duration.minutes(10)
+
+# Access log fields. Never headers or the query string: the Authorization header is a token.
+ACCESS_LOG_FIELDS = {
+    "requestId": "$context.requestId",
+    "extendedRequestId": "$context.extendedRequestId",
+    "requestTime": "$context.requestTime",
+    "ip": "$context.identity.sourceIp",
+    "httpMethod": "$context.httpMethod",
+    "resourcePath": "$context.resourcePath",
+    "path": "$context.path",
+    "status": "$context.status",
+    "protocol": "$context.protocol",
+    "responseLength": "$context.responseLength",
+    "responseLatency": "$context.responseLatency",
+    "integrationStatus": "$context.integration.status",
+    "integrationLatency": "$context.integration.latency",
+    "principalId": "$context.authorizer.principalId",
+    "authorizerStatus": "$context.authorizer.status",
+    "authorizerLatency": "$context.authorizer.latency",
+    "authorizerError": "$context.authorizer.error",
+    "errorMessage": "$context.error.message",
+    "wafResponseCode": "$context.wafResponseCode",
+}
+
+
+class RealtimeRestApi(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: StackConfig,
+        handler: lambda_.IFunction,
+        authorizer: lambda_.IFunction,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.access_logs = log_group(self, "AccessLogs", config=config)
+        self.api = self._api(config)
+        self.authorizer = apigw.TokenAuthorizer(
+            self,
+            "Authorizer",
+            handler=authorizer,
+            identity_source=apigw.IdentitySource.header(AUTHORIZER_IDENTITY_SOURCE),
+            validation_regex=BEARER_HEADER_PATTERN,
+            results_cache_ttl=AUTHORIZER_CACHE_TTL,
+        )
+        self._routes(apigw.LambdaIntegration(handler, proxy=True, allow_test_invoke=False))
+        self._firewall(config)
+        # API Gateway (REST and WebSocket alike) logs through one role per account and region.
+        self.account_setting: IConstruct | None = self.api.node.try_find_child("Account")
+        if self.account_setting is not None:
+            acknowledge(
+                self.api.node.find_child("CloudWatchRole"),
+                "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+                "AmazonAPIGatewayPushToCloudWatchLogs]",
+                "The account-wide API Gateway logging role must write to the log groups of every API in the "
+                "account and region; AWS maintains this policy for exactly that purpose.",
+            )
+
+    def _api(self, config: StackConfig) -> apigw.RestApi:
+        api = apigw.RestApi(
+            self,
+            "Api",
+            rest_api_name=f"{Stack.of(self).stack_name}-rest",
+            description="Publish events to real-time admin dashboards",
+            endpoint_types=[apigw.EndpointType.REGIONAL],
+            cloud_watch_role=config.api_gateway_cloudwatch_role,
+            # Kept when the stack goes: other APIs of the account log through the same role.
+            cloud_watch_role_removal_policy=RemovalPolicy.RETAIN
+            if config.api_gateway_cloudwatch_role
+            else None,
+            deploy_options=apigw.StageOptions(
+                stage_name=config.stage_name,
+                throttling_rate_limit=config.rest_throttle_rate,
+                throttling_burst_limit=config.rest_throttle_burst,
+                tracing_enabled=True,
+                metrics_enabled=True,
+                # Execution logs at ERROR, never data traces (they would log the Authorization header).
+                logging_level=apigw.MethodLoggingLevel.ERROR,
+                data_trace_enabled=False,
+                access_log_destination=apigw.LogGroupLogDestination(self.access_logs),
+                access_log_format=apigw.AccessLogFormat.custom(
+                    json.dumps(ACCESS_LOG_FIELDS, separators=(",", ":"))
+                ),
+            ),
+            default_cors_preflight_options=_cors(config),
+        )
+        # The stack outputs its own RestApiUrl (with the base path); drop the L2's generic one.
+        api.node.try_remove_child("Endpoint")
+        return api
+
+    def _routes(self, integration: apigw.LambdaIntegration) -> None:
+        # Bodies are validated by the function (pydantic); API Gateway checks the path parameter.
+        validator = self.api.add_request_validator(
+            "RequestValidator", validate_request_parameters=True, validate_request_body=True
+        )
+        base = self.api.root.resource_for_path(BASE_PATH.strip("/"))
+        for path in sorted(PUBLIC_PATHS):
+            method = base.add_resource(path.removeprefix(f"{BASE_PATH}/")).add_method(
+                "GET",
+                integration,
+                authorization_type=apigw.AuthorizationType.NONE,
+                request_validator=validator,
+            )
+            reason = f"GET {path} is public by design (liveness, connection count, API doc)"
+            acknowledge(method, "AwsSolutions-APIG4", reason)
+            acknowledge(method, "AwsSolutions-COG4", reason)
+
+        protected = base.add_resource("{proxy+}").add_method(
+            "ANY",
+            integration,
+            authorizer=self.authorizer,
+            authorization_type=apigw.AuthorizationType.CUSTOM,
+            request_parameters={"method.request.path.proxy": True},
+            request_validator=validator,
+        )
+        acknowledge(
+            protected,
+            "AwsSolutions-COG4",
+            "A Lambda TOKEN authorizer (rest_authorizer) verifies the bearer JWT, from the Cognito user pool "
+            "or an external OIDC issuer, with the same code as the WebSocket authorizer, and requires the "
+            "publish role; a Cognito user pool authorizer can neither check roles nor verify other issuers.",
+        )
+
+    def _firewall(self, config: StackConfig) -> None:
+        if config.web_acl_arn:
+            # No L2 exists for WAFv2 associations.
+            wafv2.CfnWebACLAssociation(
+                self,
+                "WebAcl",
+                resource_arn=self.api.deployment_stage.stage_arn,
+                web_acl_arn=config.web_acl_arn,
+            )
+            return
+        acknowledge(
+            self.api.deployment_stage,
+            "AwsSolutions-APIG3",
+            "No WAF by default (a web ACL costs $5/month + $1/rule): throttling limits abuse and every "
+            "non-public request needs a valid JWT. Set context webAclArn to associate one.",
+        )
+
+    @property
+    def base_url(self) -> str:
+        """https://{api}.execute-api.{region}.amazonaws.com/{stage}/api/admin/realtime"""
+        return f"{self.api.url.rstrip('/')}{BASE_PATH}"
+
+
+def _cors(config: StackConfig) -> apigw.CorsOptions | None:
+    if not config.cors_origins:
+        return None  # server-to-server callers need no CORS
+    return apigw.CorsOptions(
+        allow_origins=config.cors_allow_origins,
+        allow_methods=CORS_ALLOW_METHODS,
+        allow_headers=CORS_ALLOW_HEADERS,
+        max_age=CORS_MAX_AGE,
+    )

@@ -1,0 +1,81 @@
+"""Lambda authorizers: the WebSocket $connect REQUEST authorizer and the REST TOKEN
+authorizer. Both verify the same JWTs with realtime.auth.
+
+API Gateway answers 401 when an authorizer raises exactly "Unauthorized", and 403 when
+it returns a Deny policy."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event import (
+    APIGatewayAuthorizerRequestEvent,
+    APIGatewayAuthorizerResponse,
+    APIGatewayAuthorizerResponseWebSocket,
+    APIGatewayAuthorizerTokenEvent,
+)
+
+from realtime.auth import TokenVerifier, bearer_token
+from realtime.domain.models import Identity
+from realtime.errors import RealtimeError
+from realtime.observability import logger
+
+
+def _verify(verifier: TokenVerifier, token: str | None) -> Identity:
+    try:
+        return verifier.verify(token)
+    except RealtimeError as exc:
+        logger.info("token refused", extra={"reason": exc.message})
+        raise Exception("Unauthorized") from None
+
+
+def _context(identity: Identity) -> dict[str, str]:
+    # Authorizer context values must be flat strings.
+    return {"userId": identity.user_id, "roles": ",".join(sorted(identity.roles))}
+
+
+def authorize_websocket(event: dict[str, Any], verifier: TokenVerifier) -> dict[str, Any]:
+    """$connect: the token is the `token` query parameter (browsers cannot set headers on a
+    WebSocket); an Authorization header is accepted too."""
+    request = APIGatewayAuthorizerRequestEvent(event)
+    token = (request.query_string_parameters or {}).get("token") or bearer_token(
+        request.headers.get("authorization")
+    )
+    identity = _verify(verifier, token)
+    arn = request.parsed_arn
+    response = APIGatewayAuthorizerResponseWebSocket(
+        principal_id=identity.user_id,
+        context=_context(identity),
+        region=arn.region,
+        aws_account_id=arn.aws_account_id,
+        api_id=arn.api_id,
+        stage=arn.stage,
+    )
+    if identity.has_role(verifier.settings.connect_role):
+        response.allow_route("$connect")
+    else:
+        logger.info("connection forbidden", extra={"user_id": identity.user_id})
+        response.deny_route("$connect")
+    return response.asdict()
+
+
+def authorize_rest(event: dict[str, Any], verifier: TokenVerifier) -> dict[str, Any]:
+    """REST TOKEN authorizer on `Authorization: Bearer <JWT>`. The policy covers every
+    route of the stage, because API Gateway caches it per token."""
+    request = APIGatewayAuthorizerTokenEvent(event)
+    identity = _verify(verifier, bearer_token(request.authorization_token))
+    arn = request.parsed_arn
+    response = APIGatewayAuthorizerResponse(
+        principal_id=identity.user_id,
+        context=_context(identity),
+        region=arn.region,
+        aws_account_id=arn.aws_account_id,
+        api_id=arn.api_id,
+        stage=arn.stage,
+    )
+    if identity.has_role(verifier.settings.publish_role):
+        response.allow_all_routes()
+    else:
+        logger.info("request forbidden", extra={"user_id": identity.user_id})
+        response.deny_all_routes()
+    return response.asdict()

@@ -1,0 +1,190 @@
+"""The two configurations the infra tests synthesize, and ways to find things in a template.
+
+`default` is what a bare `cdk synth` builds (cdk.json's context only: a new Cognito user
+pool, retained data); `custom` sets every option the other way (external OIDC issuer,
+alarm e-mails, destroy, CORS, WAF, reserved concurrency, another stage and groups).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+from unittest import mock
+
+from aws_cdk.assertions import Template
+
+from infra.config import StackConfig
+from infra.paths import CDK_JSON
+
+CUSTOM_CONTEXT: dict[str, Any] = {
+    "stackName": "RealtimeCustom",
+    "stageName": "live",
+    "jwksUrl": "https://login.example.com/.well-known/jwks.json",
+    "issuer": "https://login.example.com/",
+    "audience": "realtime-api",
+    "rolesClaim": "https://example.com/roles",
+    "connectRole": "operator",
+    "publishRole": "publisher",
+    "groups": '{"admins": "operator", "alerts": "operator", "billing": "finance"}',
+    "autoJoinGroup": "admins",
+    "corsOrigins": "https://admin.example.com, http://localhost:5173",
+    "websocketThrottleRate": "50",
+    "websocketThrottleBurst": "80",
+    "restThrottleRate": "20",
+    "restThrottleBurst": "40",
+    "webAclArn": "arn:aws:wafv2:us-east-1:123456789012:regional/webacl/realtime/0f1e2d3c",
+    "apiGatewayCloudWatchRole": "false",
+    "logLevel": "DEBUG",
+    "metricsNamespace": "Custom/Realtime",
+    "reservedConcurrency": '{"message": 50, "rest_api": 20}',
+    "logRetentionDays": "7",
+    "removalPolicy": "destroy",
+    "alarmEmail": "oncall@example.com",
+}
+
+
+@dataclass(frozen=True)
+class Synthesized:
+    config: StackConfig
+    template: Template
+    json: dict[str, Any]
+
+    def resources(self, resource_type: str) -> dict[str, dict[str, Any]]:
+        return {k: v for k, v in self.json["Resources"].items() if v["Type"] == resource_type}
+
+
+def cdk_json_context() -> dict[str, Any]:
+    return dict(json.loads(CDK_JSON.read_text())["context"])
+
+
+def functions_by_name(synth: Synthesized) -> dict[str, tuple[str, dict[str, Any]]]:
+    """name → (logical id, resource), named by POWERTOOLS_SERVICE_NAME (realtime-<name>)."""
+    found = {}
+    for logical_id, resource in synth.resources("AWS::Lambda::Function").items():
+        service = resource["Properties"]["Environment"]["Variables"]["POWERTOOLS_SERVICE_NAME"]
+        found[service.removeprefix("realtime-").replace("-", "_")] = (logical_id, resource)
+    return found
+
+
+def function_logical_id(synth: Synthesized, name: str) -> str:
+    return functions_by_name(synth)[name][0]
+
+
+def environment(synth: Synthesized, name: str) -> dict[str, Any]:
+    variables: dict[str, Any] = functions_by_name(synth)[name][1]["Properties"]["Environment"]["Variables"]
+    return variables
+
+
+def role_statements(synth: Synthesized, name: str) -> list[dict[str, Any]]:
+    """Every statement of every policy attached to the function's role."""
+    role_id = functions_by_name(synth)[name][1]["Properties"]["Role"]["Fn::GetAtt"][0]
+    statements: list[dict[str, Any]] = []
+    for policy in synth.resources("AWS::IAM::Policy").values():
+        if {"Ref": role_id} in policy["Properties"]["Roles"]:
+            statements += policy["Properties"]["PolicyDocument"]["Statement"]
+    return statements
+
+
+def actions(statement: dict[str, Any]) -> list[str]:
+    value = statement["Action"]
+    return sorted([value] if isinstance(value, str) else value)
+
+
+def integration_function(synth: Synthesized, uri: Any) -> str:
+    """The function name an integration URI (Fn::Join with Fn::GetAtt [fn, Arn]) invokes."""
+    names = {logical_id: name for name, (logical_id, _) in functions_by_name(synth).items()}
+    parts = uri["Fn::Join"][1]
+    targets = [part["Fn::GetAtt"][0] for part in parts if isinstance(part, dict) and "Fn::GetAtt" in part]
+    assert len(targets) == 1, uri
+    return names[targets[0]]
+
+
+def dashboard_body(synth: Synthesized) -> dict[str, Any]:
+    """The dashboard's JSON, with every CloudFormation reference in it replaced by "REF"."""
+    (dashboard,) = synth.resources("AWS::CloudWatch::Dashboard").values()
+    parts = dashboard["Properties"]["DashboardBody"]["Fn::Join"][1]
+    body: dict[str, Any] = json.loads("".join(p if isinstance(p, str) else "REF" for p in parts))
+    return body
+
+
+# -- running the functions' code with a synthesized environment ------------------------------
+
+_PSEUDO_PARAMETERS = {
+    "AWS::AccountId": "123456789012",
+    "AWS::Partition": "aws",
+    "AWS::Region": "us-east-1",
+    "AWS::StackName": "RealtimeStack",
+    "AWS::URLSuffix": "amazonaws.com",
+}
+
+
+def _placeholder(*names: str) -> str:
+    """A lower-case DNS-label-like stand-in for a resource's generated name or id."""
+    return "-".join(re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") for name in names)
+
+
+def resolve(value: Any) -> Any:
+    """Evaluate the intrinsic functions CDK puts in environment variables."""
+    if isinstance(value, str | int | float):
+        return str(value)
+    if isinstance(value, list):
+        return [resolve(item) for item in value]
+    ((function, argument),) = value.items()
+    match function:
+        case "Ref":
+            return _PSEUDO_PARAMETERS.get(argument) or _placeholder(argument)
+        case "Fn::GetAtt":
+            return _placeholder(*argument)
+        case "Fn::Join":
+            separator, parts = argument
+            return separator.join(resolve(parts))
+        case "Fn::Select":
+            index, items = argument
+            return resolve(items)[int(index)]
+        case "Fn::Split":
+            separator, text = argument
+            return resolve(text).split(separator)
+        case "Fn::Sub":
+            template, variables = (argument, {}) if isinstance(argument, str) else argument
+            values = {name: resolve(item) for name, item in variables.items()}
+            return re.sub(
+                r"\$\{([^}]+)\}",
+                lambda m: (
+                    values.get(m.group(1)) or _PSEUDO_PARAMETERS.get(m.group(1)) or _placeholder(m.group(1))
+                ),
+                template,
+            )
+    raise AssertionError(f"unexpected intrinsic {function} in an environment variable")
+
+
+def resolved_environment(synth: Synthesized, function: str) -> dict[str, str]:
+    """The function's variables as Lambda would set them, references made plausible values."""
+    return {name: resolve(value) for name, value in environment(synth, function).items()}
+
+
+@contextmanager
+def lambda_sandbox(env: dict[str, str]) -> Iterator[None]:
+    """Exactly `env` (plus what Lambda sets) in os.environ and a fresh copy of the `realtime`
+    package, as in a new Lambda sandbox: its settings are cached per process. The copy other
+    tests hold references to is put back afterwards."""
+
+    def ours(name: str) -> bool:
+        return name == "realtime" or name.startswith("realtime.")
+
+    lambda_env = {**env, "AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1"}
+    saved = {name: module for name, module in sys.modules.items() if ours(name)}
+    for name in saved:
+        del sys.modules[name]
+    try:
+        with mock.patch.dict(os.environ, lambda_env, clear=True):
+            yield
+    finally:
+        for name in [name for name in sys.modules if ours(name)]:
+            del sys.modules[name]
+        sys.modules.update(saved)

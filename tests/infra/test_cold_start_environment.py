@@ -1,0 +1,162 @@
+"""Each function's environment, as synthesized, is what its code needs at cold start.
+
+For every function of both stacks: take its variables from the template, turn the
+CloudFormation references into plausible values, and import functions/<name>/handler.py
+with exactly that environment (a fresh copy of the `realtime` package each time, as in a
+new Lambda sandbox; moto stands in for AWS so boto3 clients can be created), recording
+which settings models (realtime/config.py) the import loads. The import must succeed and
+fail when any one required variable is missing; the environment must hold every variable
+of those models the stack configures and nothing else; and the settings loaded must carry
+the stack's configuration (a variable left out would silently fall back to a default). A
+deploy that would break, or misbehave, on its first invocation fails here instead.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import re
+import uuid
+from collections.abc import Callable
+from typing import Any
+from unittest import mock
+
+import pytest
+from moto import mock_aws
+from pydantic import BaseModel, ValidationError
+
+from infra.config import StackConfig
+from infra.functions import NOT_DEPLOYED, SPECS, FunctionSpec
+from infra.paths import FUNCTIONS_DIR
+from tests.infra.support import Synthesized, lambda_sandbox, resolved_environment
+
+_SPECS: dict[str, FunctionSpec] = {spec.name: spec for spec in SPECS}
+_POWERTOOLS = {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "POWERTOOLS_LOG_LEVEL"}
+
+
+def _aliases(model: type[BaseModel], *, required_only: bool = False) -> set[str]:
+    return {
+        field.alias
+        for field in model.model_fields.values()
+        if field.alias is not None and (field.is_required() or not required_only)
+    }
+
+
+def _required(function: str) -> set[str]:
+    required = set()
+    for model in _SPECS[function].settings:  # checked against what the import loads, below
+        required |= _aliases(model, required_only=True)
+        if model.__name__ == "AuthSettings":
+            # Plus the key source: exactly one of JWT_JWKS_URL or JWT_HS256_SECRET, and
+            # deployed stacks only ever get the JWKS URL.
+            required.add("JWT_JWKS_URL")
+    return required
+
+
+def cold_start(function: str, env: dict[str, str]) -> tuple[Exception | None, dict[str, BaseModel]]:
+    """Import the function's handler module with exactly `env`; return what it raised and
+    the settings it loaded (model name → instance)."""
+    path = FUNCTIONS_DIR / function / "handler.py"
+    spec = importlib.util.spec_from_file_location(f"_cold_start_{function}_{uuid.uuid4().hex}", path)
+    assert spec is not None and spec.loader is not None
+    loaded: dict[str, BaseModel] = {}
+    with lambda_sandbox(env), mock_aws():
+        settings = importlib.import_module("realtime.config")
+        # The base class every settings model reads the environment through.
+        base = next(cls for cls in settings.AuthSettings.__mro__ if "from_env" in vars(cls))
+        read: Callable[..., BaseModel] = vars(base)["from_env"].__func__
+
+        def recording(cls: type[BaseModel], environ: Any = None) -> BaseModel:
+            instance = read(cls, environ)
+            loaded[cls.__name__] = instance
+            return instance
+
+        with mock.patch.object(base, "from_env", classmethod(recording)):
+            try:
+                spec.loader.exec_module(importlib.util.module_from_spec(spec))
+            except Exception as exc:
+                return exc, loaded
+    return None, loaded
+
+
+@pytest.mark.parametrize("function", sorted(_SPECS))
+def test_handler_imports_with_exactly_its_environment(stack: Synthesized, function: str) -> None:
+    failure, loaded = cold_start(function, resolved_environment(stack, function))
+    assert failure is None
+    # infra/functions.py declares what each function loads; the code agrees.
+    assert set(loaded) == {model.__name__ for model in _SPECS[function].settings}
+
+
+@pytest.mark.parametrize("function", sorted(_SPECS))
+def test_environment_is_every_configured_setting_and_nothing_else(stack: Synthesized, function: str) -> None:
+    env = resolved_environment(stack, function)
+    fields = set().union(*(_aliases(model) for model in _SPECS[function].settings))
+    unset = set(NOT_DEPLOYED)
+    if not stack.config.cors_origins:
+        unset.add("CORS_ALLOW_ORIGINS")  # no origins, no CORS headers
+    assert set(env) == _POWERTOOLS | (fields - unset)
+
+
+def test_settings_left_to_their_defaults_exist() -> None:
+    fields = set().union(*(_aliases(model) for spec in SPECS for model in spec.settings))
+    assert set(NOT_DEPLOYED) <= fields
+
+
+def _configured(config: StackConfig) -> dict[str, dict[str, Any]]:
+    """What each settings model must hold: the stack's configuration, not a default."""
+    roles = {"connect_role": config.connect_role, "publish_role": config.publish_role}
+    return {
+        "AuthSettings": {
+            **roles,
+            "roles_claim": config.effective_roles_claim,
+            "leeway_seconds": config.jwt_leeway_seconds,
+            "hs256_secret": None,
+            **(
+                {}
+                if config.uses_cognito
+                else {"issuer": config.issuer, "audience": config.audience, "jwks_url": str(config.jwks_url)}
+            ),
+        },
+        "HubSettings": {
+            **roles,
+            "group_roles": config.groups,
+            "auto_join_group": config.auto_join_group,
+            "fanout_concurrency": config.fanout_concurrency,
+            "send_max_attempts": config.send_max_attempts,
+        },
+        "RestSettings": {"cors_allow_origins": config.cors_allow_origins},
+    }
+
+
+def _plain(value: Any) -> Any:
+    return value if isinstance(value, str | int | dict | list | None) else str(value)  # URLs
+
+
+@pytest.mark.parametrize("function", sorted(_SPECS))
+def test_loaded_settings_carry_the_stack_configuration(stack: Synthesized, function: str) -> None:
+    _, loaded = cold_start(function, resolved_environment(stack, function))
+    expected = _configured(stack.config)
+    for name, settings in loaded.items():
+        actual = {field: _plain(getattr(settings, field)) for field in expected[name]}
+        assert actual == expected[name], f"{function}: {name}"
+
+
+@pytest.mark.parametrize("function", sorted(_SPECS))
+def test_handler_fails_without_any_one_required_variable(stack: Synthesized, function: str) -> None:
+    env = resolved_environment(stack, function)
+    required = _required(function)
+    assert required <= set(env), "the template lacks a required variable"
+    for variable in sorted(required):
+        failure, _ = cold_start(function, {name: value for name, value in env.items() if name != variable})
+        assert isinstance(failure, ValidationError), f"{function} imported without {variable}"
+        assert variable in str(failure)
+
+
+def test_placeholders_are_plausible(default: Synthesized) -> None:
+    env = resolved_environment(default, "rest_api")
+    assert re.fullmatch(
+        r"https://[a-z0-9-]+\.execute-api\.us-east-1\.amazonaws\.com/prod", env["WEBSOCKET_CALLBACK_URL"]
+    )
+    assert env["JWT_JWKS_URL"].startswith("https://") and env["JWT_JWKS_URL"].endswith(
+        "/.well-known/jwks.json"
+    )

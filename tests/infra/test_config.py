@@ -1,0 +1,93 @@
+"""The CDK context is validated at synth with errors that name the key (no synth here)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from infra.config import ContextError, StackConfig
+from infra.paths import CDK_JSON
+
+
+def test_no_context_builds_a_cognito_stack_that_keeps_its_data() -> None:
+    config = StackConfig.from_context({})
+    assert config.uses_cognito
+    assert config.effective_roles_claim == "cognito:groups"
+    assert config.retain_data
+    assert config.stage_name == "prod"
+    assert config.roles == ["admin"]
+
+
+def test_an_external_issuer_needs_all_three_settings() -> None:
+    config = StackConfig.from_context(
+        {"jwksUrl": "https://idp.example.com/jwks", "issuer": "https://idp.example.com/", "audience": "api"}
+    )
+    assert not config.uses_cognito
+    assert config.effective_roles_claim == "roles"
+
+
+@pytest.mark.parametrize(
+    ("context", "message"),
+    [
+        ({"issuer": "https://idp.example.com/"}, "missing ['jwksUrl', 'audience']"),
+        ({"createUserPool": "true", "audience": "api"}, "do not also set audience"),
+        ({"createUserPool": "false"}, "an external OIDC issuer needs"),
+        (
+            {"jwksUrl": "http://idp.example.com/jwks", "issuer": "i", "audience": "a"},
+            "jwksUrl must use https",
+        ),
+        ({"autoJoinGroup": "nobody"}, "AUTO_JOIN_GROUP 'nobody' is not in GROUP_ROLES"),
+        ({"groups": '{"ops": "has space"}', "autoJoinGroup": "ops"}, "role 'has space'"),
+        ({"stagename": "dev"}, "stagename: Extra inputs are not permitted"),
+        ({"logRetentionDays": "10"}, "logRetentionDays: Value error, CloudWatch Logs supports"),
+        ({"corsOrigins": "https://admin.example.com/app"}, "is not an origin"),
+        ({"removalPolicy": "snapshot"}, "removalPolicy"),
+        ({"reservedConcurrency": '{"message": 0}'}, "at least 1"),
+        ({"reservedConcurrency": '{"nope": 5}'}, "reservedConcurrency.nope"),
+        ({"alarmEmail": "not-an-address"}, "alarmEmail"),
+        ({"stageName": "has-dash"}, "stageName"),
+    ],
+)
+def test_invalid_context_is_reported_by_key(context: dict[str, str], message: str) -> None:
+    with pytest.raises(ContextError, match="invalid CDK context") as error:
+        StackConfig.from_context(context)
+    assert message in str(error.value)
+
+
+def test_cli_strings_are_parsed() -> None:
+    config = StackConfig.from_context(
+        {
+            "createUserPool": "true",
+            "websocketThrottleRate": "25.5",
+            "restThrottleBurst": "7",
+            "groups": '{"admins": "admin", "ops": "operator"}',
+            "corsOrigins": "https://a.example.com, http://localhost:3000",
+            "reservedConcurrency": '{"message": 10}',
+            "apiGatewayCloudWatchRole": "false",
+        }
+    )
+    assert config.websocket_throttle_rate == 25.5
+    assert config.rest_throttle_burst == 7
+    assert config.roles == ["admin", "operator"]
+    assert config.cors_allow_origins == ["https://a.example.com", "http://localhost:3000"]
+    assert config.reserved_concurrency == {"message": 10}
+    assert config.api_gateway_cloudwatch_role is False
+
+
+def test_cdk_owned_context_is_ignored() -> None:
+    StackConfig.from_context(
+        {
+            "@aws-cdk/core:checkSecretUsage": True,
+            "aws:cdk:enable-path-metadata": True,
+            "realtime:contextKeys": {},
+        }
+    )
+
+
+def test_cdk_json_documents_every_key_and_sets_none_of_ours() -> None:
+    context = json.loads(CDK_JSON.read_text())["context"]
+    documented = set(context["realtime:contextKeys"])
+    keys = {field.alias for field in StackConfig.model_fields.values()}
+    assert documented == keys
+    assert not keys & set(context)  # defaults live in StackConfig only

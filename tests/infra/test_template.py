@@ -1,0 +1,617 @@
+"""What the synthesized templates contain: data, APIs, functions, permissions, outputs."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import jwt
+import pytest
+from aws_cdk.assertions import Match
+
+from infra.functions import POWERTOOLS_LAYER_ACCOUNT, POWERTOOLS_LAYER_NAME
+from realtime.adapters.dynamodb import PK, SK, TTL_ATTRIBUTE
+from realtime.auth import bearer_token
+from realtime.protocol import ACTIONS
+from tests.infra.support import (
+    Synthesized,
+    actions,
+    dashboard_body,
+    environment,
+    function_logical_id,
+    functions_by_name,
+    integration_function,
+    role_statements,
+)
+
+# Substrings no access-log field may contain: headers and the query string carry tokens.
+_SECRET_BEARING = (
+    "header",
+    "querystring",
+    "query",
+    "useragent",
+    "authorization",
+    "$input",
+    "$method",
+    "$request",
+)
+
+
+# -- data -------------------------------------------------------------------------------------
+
+
+def test_table_keys_ttl_recovery_billing_and_encryption(stack: Synthesized) -> None:
+    stack.template.resource_count_is("AWS::DynamoDB::Table", 1)
+    stack.template.has_resource_properties(
+        "AWS::DynamoDB::Table",
+        {
+            "KeySchema": [
+                {"AttributeName": PK, "KeyType": "HASH"},
+                {"AttributeName": SK, "KeyType": "RANGE"},
+            ],
+            "AttributeDefinitions": Match.array_with(
+                [{"AttributeName": PK, "AttributeType": "S"}, {"AttributeName": SK, "AttributeType": "S"}]
+            ),
+            "BillingMode": "PAY_PER_REQUEST",
+            "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
+            "TimeToLiveSpecification": {"AttributeName": TTL_ATTRIBUTE, "Enabled": True},
+            "SSESpecification": {"SSEEnabled": True},
+        },
+    )
+
+
+def test_table_is_retained_and_protected_by_default(default: Synthesized) -> None:
+    default.template.has_resource(
+        "AWS::DynamoDB::Table",
+        {
+            "DeletionPolicy": "Retain",
+            "UpdateReplacePolicy": "Retain",
+            "Properties": Match.object_like({"DeletionProtectionEnabled": True}),
+        },
+    )
+    default.template.has_resource("AWS::Cognito::UserPool", {"DeletionPolicy": "Retain"})
+    for log_group in default.resources("AWS::Logs::LogGroup").values():
+        assert log_group["DeletionPolicy"] == "Retain"
+
+
+def test_dev_stack_destroys_everything_it_created(custom: Synthesized) -> None:
+    custom.template.has_resource(
+        "AWS::DynamoDB::Table",
+        {"DeletionPolicy": "Delete", "Properties": Match.object_like({"DeletionProtectionEnabled": False})},
+    )
+    for log_group in custom.resources("AWS::Logs::LogGroup").values():
+        assert log_group["DeletionPolicy"] == "Delete"
+
+
+# -- WebSocket API ----------------------------------------------------------------------------
+
+
+def _routes(stack: Synthesized) -> dict[str, dict[str, Any]]:
+    return {
+        route["Properties"]["RouteKey"]: route["Properties"]
+        for route in stack.resources("AWS::ApiGatewayV2::Route").values()
+    }
+
+
+def test_websocket_api_selects_routes_on_the_action(stack: Synthesized) -> None:
+    stack.template.has_resource_properties(
+        "AWS::ApiGatewayV2::Api",
+        {"ProtocolType": "WEBSOCKET", "RouteSelectionExpression": "$request.body.action"},
+    )
+
+
+def test_every_route_reaches_its_function(stack: Synthesized) -> None:
+    integrations = stack.resources("AWS::ApiGatewayV2::Integration")
+    targets = {}
+    for key, route in _routes(stack).items():
+        integration_id = route["Target"]["Fn::Join"][1][1]["Ref"]
+        integration = integrations[integration_id]["Properties"]
+        assert integration["IntegrationType"] == "AWS_PROXY"
+        targets[key] = integration_function(stack, integration["IntegrationUri"])
+
+    expected = {"$connect": "connect", "$disconnect": "disconnect", "$default": "message"}
+    expected |= {action: "message" for action in ACTIONS}
+    assert targets == expected
+    assert set(ACTIONS) == {
+        "subscribe",
+        "unsubscribe",
+        "getPlatformStats",
+        "getConnectionCount",
+        "publish",
+        "ping",
+    }
+
+
+def test_only_connect_is_authorized_by_the_token_authorizer(stack: Synthesized) -> None:
+    routes = _routes(stack)
+    (authorizer_id, authorizer) = next(iter(stack.resources("AWS::ApiGatewayV2::Authorizer").items()))
+    assert routes["$connect"]["AuthorizationType"] == "CUSTOM"
+    assert routes["$connect"]["AuthorizerId"] == {"Ref": authorizer_id}
+    assert all(route["AuthorizationType"] == "NONE" for key, route in routes.items() if key != "$connect")
+
+    properties = authorizer["Properties"]
+    assert properties["AuthorizerType"] == "REQUEST"
+    assert properties["IdentitySource"] == ["route.request.querystring.token"]
+    assert integration_function(stack, properties["AuthorizerUri"]) == "authorizer"
+
+
+def _assert_log_format_is_safe(log_format: str) -> dict[str, str]:
+    fields: dict[str, str] = json.loads(log_format)
+    for name, value in fields.items():
+        assert value.startswith("$context."), name
+        assert not any(part in value.lower() for part in _SECRET_BEARING), f"{name}: {value}"
+    return fields
+
+
+def test_websocket_stage_throttles_and_logs_without_tokens(stack: Synthesized) -> None:
+    (stage,) = stack.resources("AWS::ApiGatewayV2::Stage").values()
+    properties = stage["Properties"]
+    assert properties["StageName"] == stack.config.stage_name
+    assert properties["AutoDeploy"] is True
+    assert properties["DefaultRouteSettings"] == {
+        "ThrottlingRateLimit": stack.config.websocket_throttle_rate,
+        "ThrottlingBurstLimit": stack.config.websocket_throttle_burst,
+    }
+    fields = _assert_log_format_is_safe(properties["AccessLogSettings"]["Format"])
+    assert {"requestId", "connectionId", "eventType", "routeKey", "status", "authorizerError"} <= set(fields)
+    log_group_id = properties["AccessLogSettings"]["DestinationArn"]["Fn::GetAtt"][0]
+    assert (
+        stack.json["Resources"][log_group_id]["Properties"]["RetentionInDays"]
+        == stack.config.log_retention_days
+    )
+
+
+# -- REST API ---------------------------------------------------------------------------------
+
+
+def _methods(stack: Synthesized) -> dict[tuple[str, str], dict[str, Any]]:
+    resources = stack.resources("AWS::ApiGateway::Resource")
+
+    def path_of(reference: dict[str, Any]) -> str:
+        if "Ref" not in reference:  # {"Fn::GetAtt": [api, "RootResourceId"]}
+            return ""
+        properties = resources[reference["Ref"]]["Properties"]
+        return f"{path_of(properties['ParentId'])}/{properties['PathPart']}"
+
+    methods = [method["Properties"] for method in stack.resources("AWS::ApiGateway::Method").values()]
+    return {(path_of(method["ResourceId"]) or "/", method["HttpMethod"]): method for method in methods}
+
+
+def test_rest_routes_and_who_may_call_them(stack: Synthesized) -> None:
+    methods = _methods(stack)
+    base = "/api/admin/realtime"
+    public = {(f"{base}/{path}", "GET") for path in ("health", "status", "openapi.json")}
+    protected = (f"{base}/{{proxy+}}", "ANY")
+    assert public | {protected} == {key for key in methods if key[1] != "OPTIONS"}
+
+    for key in public:
+        assert methods[key]["AuthorizationType"] == "NONE"
+    for properties in methods.values():
+        if properties["HttpMethod"] != "OPTIONS":
+            assert integration_function(stack, properties["Integration"]["Uri"]) == "rest_api"
+            assert properties["Integration"]["Type"] == "AWS_PROXY"
+
+    # Cognito pool or external issuer alike: the rest_authorizer function's TOKEN authorizer.
+    (authorizer_id, authorizer) = next(iter(stack.resources("AWS::ApiGateway::Authorizer").items()))
+    stack.template.resource_count_is("AWS::ApiGateway::Authorizer", 1)
+    assert methods[protected]["AuthorizationType"] == "CUSTOM"
+    assert methods[protected]["AuthorizerId"] == {"Ref": authorizer_id}
+    properties = authorizer["Properties"]
+    assert properties["Type"] == "TOKEN"
+    assert properties["IdentitySource"] == "method.request.header.Authorization"
+    # The policy allows every route of the stage, so one cached for a token fits any request.
+    assert properties["AuthorizerResultTtlInSeconds"] == 300
+    assert integration_function(stack, properties["AuthorizerUri"]) == "rest_authorizer"
+
+
+def test_only_api_gateway_invokes_the_rest_authorizer_through_that_authorizer(stack: Synthesized) -> None:
+    rest_api_id = next(iter(stack.resources("AWS::ApiGateway::RestApi")))
+    authorizer_id = next(iter(stack.resources("AWS::ApiGateway::Authorizer")))
+    function_id = function_logical_id(stack, "rest_authorizer")
+    permissions = [
+        permission["Properties"]
+        for permission in stack.resources("AWS::Lambda::Permission").values()
+        if permission["Properties"]["FunctionName"] == {"Fn::GetAtt": [function_id, "Arn"]}
+    ]
+    assert len(permissions) == 1
+    (permission,) = permissions
+    assert permission["Principal"] == "apigateway.amazonaws.com"
+    source = permission["SourceArn"]["Fn::Join"][1]
+    assert source[-3:] == [{"Ref": rest_api_id}, "/authorizers/", {"Ref": authorizer_id}]
+
+
+def _jwt() -> str:
+    return jwt.encode({"sub": "svc", "roles": ["admin"]}, "x" * 32, algorithm="HS256")
+
+
+@pytest.mark.parametrize(
+    ("header", "matches"),
+    [
+        (f"Bearer {_jwt()}", True),
+        (f"bearer {_jwt()}", True),
+        (f"  BEARER   {_jwt()}  ", True),
+        ("Bearer", False),
+        ("Bearer not-a-jwt", False),
+        (f"Basic {_jwt()}", False),
+        (f"Bearer {_jwt()} extra", False),
+    ],
+)
+def test_only_headers_that_can_carry_a_jwt_reach_the_authorizer(
+    default: Synthesized, header: str, matches: bool
+) -> None:
+    (authorizer,) = default.resources("AWS::ApiGateway::Authorizer").values()
+    pattern = authorizer["Properties"]["IdentityValidationExpression"]
+    assert bool(re.search(pattern, header)) is matches
+    if matches:  # and the function reads the same token from it
+        assert bearer_token(header) == _jwt()
+
+
+def test_cors_preflight_only_when_origins_are_configured(default: Synthesized, custom: Synthesized) -> None:
+    assert not [key for key in _methods(default) if key[1] == "OPTIONS"]
+    assert "CORS_ALLOW_ORIGINS" not in environment(default, "rest_api")
+
+    preflights = [properties for key, properties in _methods(custom).items() if key[1] == "OPTIONS"]
+    assert preflights
+    for preflight in preflights:
+        assert preflight["AuthorizationType"] == "NONE"  # browsers send no token with a preflight
+        (response,) = preflight["Integration"]["IntegrationResponses"]
+        headers = response["ResponseParameters"]
+        assert headers["method.response.header.Access-Control-Allow-Headers"] == (
+            "'Authorization,Content-Type,Idempotency-Key'"
+        )
+        assert headers["method.response.header.Access-Control-Allow-Methods"] == "'GET,POST,OPTIONS'"
+        assert headers["method.response.header.Access-Control-Max-Age"] == "'600'"
+        first, *others = custom.config.cors_allow_origins
+        assert headers["method.response.header.Access-Control-Allow-Origin"] == f"'{first}'"
+        for origin in others:  # API Gateway echoes the other allowed origins
+            assert f'$origin == "{origin}"' in response["ResponseTemplates"]["application/json"]
+    # The function adds the CORS headers of actual responses for the same origins.
+    assert environment(custom, "rest_api")["CORS_ALLOW_ORIGINS"] == (
+        "https://admin.example.com,http://localhost:5173"
+    )
+
+
+def test_rest_stage_throttles_traces_and_logs_without_tokens(stack: Synthesized) -> None:
+    (stage,) = stack.resources("AWS::ApiGateway::Stage").values()
+    properties = stage["Properties"]
+    assert properties["StageName"] == stack.config.stage_name
+    assert properties["TracingEnabled"] is True
+    (settings,) = properties["MethodSettings"]
+    assert settings["ThrottlingRateLimit"] == stack.config.rest_throttle_rate
+    assert settings["ThrottlingBurstLimit"] == stack.config.rest_throttle_burst
+    assert settings["LoggingLevel"] == "ERROR"
+    assert settings["DataTraceEnabled"] is False
+    fields = _assert_log_format_is_safe(properties["AccessLogSetting"]["Format"])
+    assert {
+        "requestId",
+        "ip",
+        "httpMethod",
+        "resourcePath",
+        "status",
+        "principalId",
+        "authorizerStatus",
+    } <= set(fields)
+
+
+def test_waf_is_associated_only_when_configured(default: Synthesized, custom: Synthesized) -> None:
+    default.template.resource_count_is("AWS::WAFv2::WebACLAssociation", 0)
+    custom.template.has_resource_properties(
+        "AWS::WAFv2::WebACLAssociation", {"WebACLArn": custom.config.web_acl_arn}
+    )
+
+
+def test_account_logging_role_is_optional_and_kept(default: Synthesized, custom: Synthesized) -> None:
+    default.template.resource_count_is("AWS::ApiGateway::Account", 1)
+    account_id = next(iter(default.resources("AWS::ApiGateway::Account")))
+    (stage,) = default.resources("AWS::ApiGatewayV2::Stage").values()
+    assert account_id in stage["DependsOn"]  # the WebSocket stage logs through it too
+    role_id = default.resources("AWS::ApiGateway::Account")[account_id]["Properties"]["CloudWatchRoleArn"][
+        "Fn::GetAtt"
+    ][0]
+    assert default.json["Resources"][role_id]["DeletionPolicy"] == "Retain"
+    custom.template.resource_count_is("AWS::ApiGateway::Account", 0)
+
+
+# -- functions --------------------------------------------------------------------------------
+
+
+def test_functions_run_python313_on_arm64_with_both_layers(stack: Synthesized) -> None:
+    functions = functions_by_name(stack)
+    assert set(functions) == {"authorizer", "connect", "disconnect", "message", "rest_api", "rest_authorizer"}
+    (shared_layer_id,) = stack.resources("AWS::Lambda::LayerVersion")
+    powertools_suffix = (
+        f":{POWERTOOLS_LAYER_ACCOUNT}:layer:{POWERTOOLS_LAYER_NAME}:{stack.config.powertools_layer_version}"
+    )
+    for name, (_, function) in functions.items():
+        properties = function["Properties"]
+        assert properties["Runtime"] == "python3.13", name
+        assert properties["Architectures"] == ["arm64"], name
+        assert properties["Handler"] == "handler.handler", name
+        assert properties["TracingConfig"] == {"Mode": "Active"}, name
+        powertools, shared = properties["Layers"]
+        assert powertools["Fn::Join"][1][-1] == powertools_suffix
+        assert {"Ref": "AWS::Region"} in powertools["Fn::Join"][1]  # the deployment region's layer
+        assert shared == {"Ref": shared_layer_id}
+
+
+def test_each_function_logs_to_its_own_group_with_the_configured_retention(stack: Synthesized) -> None:
+    groups = set()
+    for _, function in functions_by_name(stack).values():
+        group_id = function["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]
+        groups.add(group_id)
+        assert (
+            stack.json["Resources"][group_id]["Properties"]["RetentionInDays"]
+            == stack.config.log_retention_days
+        )
+    assert len(groups) == 6
+
+
+def test_reserved_concurrency_is_optional(default: Synthesized, custom: Synthesized) -> None:
+    for _, function in functions_by_name(default).values():
+        assert "ReservedConcurrentExecutions" not in function["Properties"]
+    reserved = {
+        name: function["Properties"].get("ReservedConcurrentExecutions")
+        for name, (_, function) in functions_by_name(custom).items()
+    }
+    assert reserved == {
+        "authorizer": None,
+        "connect": None,
+        "disconnect": None,
+        "message": 50,
+        "rest_api": 20,
+        "rest_authorizer": None,
+    }
+
+
+def test_powertools_environment(stack: Synthesized) -> None:
+    services = set()
+    for name in functions_by_name(stack):
+        env = environment(stack, name)
+        services.add(env["POWERTOOLS_SERVICE_NAME"])
+        assert env["POWERTOOLS_METRICS_NAMESPACE"] == stack.config.metrics_namespace
+        assert env["POWERTOOLS_LOG_LEVEL"] == stack.config.log_level
+        assert "JWT_HS256_SECRET" not in env  # local development only
+    assert len(services) == 6
+
+
+def test_token_settings_follow_the_identity_provider(default: Synthesized, custom: Synthesized) -> None:
+    (pool_id,) = default.resources("AWS::Cognito::UserPool")
+    (client_id,) = default.resources("AWS::Cognito::UserPoolClient")
+    for name in ("authorizer", "rest_api", "rest_authorizer"):
+        env = environment(default, name)
+        assert env["JWT_ROLES_CLAIM"] == "cognito:groups"
+        assert env["JWT_AUDIENCE"] == {"Ref": client_id}
+        issuer_parts = env["JWT_ISSUER"]["Fn::Join"][1]
+        assert issuer_parts == ["https://", {"Fn::GetAtt": [pool_id, "ProviderURL"]}]
+        assert env["JWT_JWKS_URL"]["Fn::Join"][1][-1] == "/.well-known/jwks.json"
+
+        env = environment(custom, name)
+        assert env["JWT_ISSUER"] == "https://login.example.com/"
+        assert env["JWT_AUDIENCE"] == "realtime-api"
+        assert env["JWT_JWKS_URL"] == "https://login.example.com/.well-known/jwks.json"
+        assert env["JWT_ROLES_CLAIM"] == "https://example.com/roles"
+        assert env["CONNECT_ROLE"] == "operator"
+        assert env["PUBLISH_ROLE"] == "publisher"
+    custom.template.resource_count_is("AWS::Cognito::UserPool", 0)
+
+
+def test_user_pool_is_admin_only_with_mfa_and_a_group_per_role(default: Synthesized) -> None:
+    default.template.has_resource_properties(
+        "AWS::Cognito::UserPool",
+        {
+            "AdminCreateUserConfig": {"AllowAdminCreateUserOnly": True},
+            "MfaConfiguration": "ON",
+            "EnabledMfas": ["SOFTWARE_TOKEN_MFA"],
+            "Policies": {
+                "PasswordPolicy": Match.object_like(
+                    {"MinimumLength": 12, "RequireSymbols": True, "RequireUppercase": True}
+                )
+            },
+        },
+    )
+    default.template.has_resource_properties(
+        "AWS::Cognito::UserPoolClient", {"GenerateSecret": False, "AllowedOAuthFlowsUserPoolClient": False}
+    )
+    groups = [
+        group["Properties"]["GroupName"]
+        for group in default.resources("AWS::Cognito::UserPoolGroup").values()
+    ]
+    assert groups == ["admin"]
+
+
+# -- permissions ------------------------------------------------------------------------------
+
+_XRAY = ["xray:PutTelemetryRecords", "xray:PutTraceSegments"]
+_LOGS = ["logs:CreateLogStream", "logs:PutLogEvents"]
+_TABLE_ACTIONS = {
+    "authorizer": [],
+    "connect": ["dynamodb:PutItem", "dynamodb:UpdateItem"],
+    "disconnect": ["dynamodb:DeleteItem", "dynamodb:Query", "dynamodb:UpdateItem"],
+    "message": [
+        "dynamodb:BatchGetItem",
+        "dynamodb:ConditionCheckItem",
+        "dynamodb:DeleteItem",
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:Query",
+        "dynamodb:UpdateItem",
+    ],
+    "rest_api": [
+        "dynamodb:BatchGetItem",
+        "dynamodb:DeleteItem",
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:Query",
+        "dynamodb:UpdateItem",
+    ],
+    "rest_authorizer": [],
+}
+_SENDS_TO_CONNECTIONS = {"message", "rest_api"}
+
+
+def test_each_function_has_exactly_the_permissions_its_code_uses(stack: Synthesized) -> None:
+    table_id = next(iter(stack.resources("AWS::DynamoDB::Table")))
+    api_id = next(iter(stack.resources("AWS::ApiGatewayV2::Api")))
+    for name, (_, function) in functions_by_name(stack).items():
+        log_group_id = function["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]
+        expected: list[tuple[list[str], Any]] = [
+            (_LOGS, {"Fn::GetAtt": [log_group_id, "Arn"]}),
+            (_XRAY, "*"),
+        ]
+        if _TABLE_ACTIONS[name]:
+            expected.append((_TABLE_ACTIONS[name], {"Fn::GetAtt": [table_id, "Arn"]}))
+        if name in _SENDS_TO_CONNECTIONS:
+            connections = {
+                "Fn::Join": [
+                    "",
+                    [
+                        "arn:",
+                        {"Ref": "AWS::Partition"},
+                        ":execute-api:",
+                        {"Ref": "AWS::Region"},
+                        ":",
+                        {"Ref": "AWS::AccountId"},
+                        ":",
+                        {"Ref": api_id},
+                        f"/{stack.config.stage_name}/POST/@connections/*",
+                    ],
+                ]
+            }
+            expected.append((["execute-api:ManageConnections"], connections))
+
+        statements = role_statements(stack, name)
+        assert all(statement["Effect"] == "Allow" for statement in statements)
+        actual = sorted(((actions(s), s["Resource"]) for s in statements), key=lambda item: item[0])
+        assert actual == sorted(expected, key=lambda item: item[0]), name
+
+
+def test_no_role_has_managed_policies_or_wildcard_actions(stack: Synthesized) -> None:
+    for name in functions_by_name(stack):
+        for statement in role_statements(stack, name):
+            assert not any("*" in action for action in actions(statement)), name
+    for _, function in functions_by_name(stack).values():
+        role_id = function["Properties"]["Role"]["Fn::GetAtt"][0]
+        assert "ManagedPolicyArns" not in stack.json["Resources"][role_id]["Properties"]
+
+
+# -- monitoring -------------------------------------------------------------------------------
+
+
+def _alarms(stack: Synthesized) -> dict[str, dict[str, Any]]:
+    return {
+        alarm["Properties"]["AlarmName"].removeprefix(f"{stack.config.stack_name}-"): alarm["Properties"]
+        for alarm in stack.resources("AWS::CloudWatch::Alarm").values()
+    }
+
+
+def test_alarms(stack: Synthesized) -> None:
+    alarms = _alarms(stack)
+    functions = set(functions_by_name(stack))
+    assert set(alarms) == {f"{name}-{kind}" for name in functions for kind in ("errors", "throttles")} | {
+        "websocket-rejected-connections",
+        "rest-5xx",
+        "delivery-failures",
+        "dynamodb-throttles",
+    }
+    for name in functions:
+        assert alarms[f"{name}-errors"]["MetricName"] == "Errors"
+        assert alarms[f"{name}-throttles"]["MetricName"] == "Throttles"
+    assert alarms["websocket-rejected-connections"]["MetricName"] == "ClientError"
+    assert alarms["rest-5xx"]["MetricName"] == "5XXError"
+    stack.template.resource_count_is("AWS::Logs::MetricFilter", 0)  # metrics come from the code (EMF)
+
+
+def test_delivery_failures_alarm_sums_what_every_publisher_emits(stack: Synthesized) -> None:
+    alarm = _alarms(stack)["delivery-failures"]
+    (expression,) = [query for query in alarm["Metrics"] if query.get("ReturnData")]
+    assert expression["Expression"] == "FILL(message, 0) + FILL(rest_api, 0)"
+    watched = {query["Id"]: query["MetricStat"] for query in alarm["Metrics"] if not query.get("ReturnData")}
+    assert set(watched) == {"message", "rest_api"}
+    for function, stat in watched.items():
+        assert stat["Stat"] == "Sum"
+        assert stat["Period"] == 300
+        assert stat["Metric"] == {
+            "Namespace": stack.config.metrics_namespace,
+            "MetricName": "DeliveryFailures",
+            # The dimension Powertools adds: the emitting function's POWERTOOLS_SERVICE_NAME.
+            "Dimensions": [
+                {"Name": "service", "Value": environment(stack, function)["POWERTOOLS_SERVICE_NAME"]}
+            ],
+        }
+    assert alarm["Threshold"] == 1
+    assert alarm["TreatMissingData"] == "notBreaching"
+
+
+def _dashboard_metrics(stack: Synthesized) -> dict[str, list[list[Any]]]:
+    """Widget title → its metrics, as the dashboard JSON lists them."""
+    return {
+        widget["properties"]["title"]: widget["properties"].get("metrics", [])
+        for widget in dashboard_body(stack)["widgets"]
+        if "title" in widget["properties"]
+    }
+
+
+def test_dashboard_graphs_the_hub_metrics_per_service(stack: Synthesized) -> None:
+    namespace = stack.config.metrics_namespace
+    widgets = _dashboard_metrics(stack)
+
+    def graphed(title: str) -> set[tuple[str, str, str]]:
+        """(metric, service, statistic) of each custom metric in the widget."""
+        return {
+            (line[1], line[3], line[4]["stat"])
+            for line in widgets[title]
+            if line[0] == namespace and line[2] == "service"
+        }
+
+    services = {
+        name: environment(stack, name)["POWERTOOLS_SERVICE_NAME"] for name in functions_by_name(stack)
+    }
+    publishers = {services["message"], services["rest_api"]}
+    assert graphed("Connections opened / closed") == {
+        ("ConnectionsOpened", services["connect"], "Sum"),
+        ("ConnectionsClosed", services["disconnect"], "Sum"),
+    }
+    for title, metric in [
+        ("Messages published", "MessagesPublished"),
+        ("Deliveries", "Deliveries"),
+        ("Gone connections (410, removed)", "GoneConnections"),
+        ("Deliveries failed after retries", "DeliveryFailures"),
+    ]:
+        assert graphed(title) == {(metric, service, "Sum") for service in publishers}, title
+    assert graphed("Fan-out duration (ms)") == {
+        ("FanoutDuration", service, statistic) for service in publishers for statistic in ("p50", "p99")
+    }
+    assert {"WebSocket traffic", "REST requests", "REST latency", "DynamoDB throttling", "Alarms"} <= set(
+        widgets
+    )
+
+
+def test_alarm_emails_go_through_an_encrypted_topic(default: Synthesized, custom: Synthesized) -> None:
+    default.template.resource_count_is("AWS::SNS::Topic", 0)
+    custom.template.has_resource_properties(
+        "AWS::SNS::Subscription", {"Protocol": "email", "Endpoint": "oncall@example.com"}
+    )
+    custom.template.has_resource_properties("AWS::SNS::Topic", {"KmsMasterKeyId": Match.any_value()})
+    topic_id = next(iter(custom.resources("AWS::SNS::Topic")))
+    for alarm in custom.resources("AWS::CloudWatch::Alarm").values():
+        assert alarm["Properties"]["AlarmActions"] == [{"Ref": topic_id}]
+
+
+# -- outputs ----------------------------------------------------------------------------------
+
+
+def test_outputs(default: Synthesized, custom: Synthesized) -> None:
+    assert set(default.json["Outputs"]) == {
+        "WebSocketUrl",
+        "RestApiUrl",
+        "CallbackUrl",
+        "TableName",
+        "UserPoolId",
+        "UserPoolClientId",
+    }
+    assert set(custom.json["Outputs"]) == {"WebSocketUrl", "RestApiUrl", "CallbackUrl", "TableName"}
+    websocket_url = custom.json["Outputs"]["WebSocketUrl"]["Value"]["Fn::Join"][1]
+    assert websocket_url[0] == "wss://"
+    assert websocket_url[-1] == "/live"
+    assert custom.json["Outputs"]["RestApiUrl"]["Value"]["Fn::Join"][1][-1] == "/api/admin/realtime"
