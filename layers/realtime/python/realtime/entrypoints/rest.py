@@ -30,6 +30,7 @@ PUBLIC_PATHS = {f"{BASE_PATH}/health", f"{BASE_PATH}/status", f"{BASE_PATH}/open
 API_TITLE = "Realtime admin hub"
 API_VERSION = "1.0.0"
 
+
 def _cors() -> CORSConfig | None:
     origins = RestSettings.from_env().cors_allow_origins
     if not origins:
