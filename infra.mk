@@ -1,7 +1,7 @@
 # Infrastructure targets, included by the Makefile (`make test` runs infra-checks after pytest).
 #
-#   make infra-checks   type-check the CDK app, synth it (cdk-nag fails the synth on any
-#                       unacknowledged finding) and cfn-lint every template
+#   make infra-checks   type-check the CDK app and its tests, synth it (cdk-nag fails the
+#                       synth on any unacknowledged finding) and cfn-lint every template
 #   make synth | diff | deploy | destroy [CDK_ARGS="-c stageName=dev ..."]
 #   make layer          build the shared Lambda layer (synth does it too)
 #
@@ -31,7 +31,7 @@ infra-test: $(VENV)/.installed
 	$(PY) -m pytest tests/infra -q
 
 infra-typecheck: $(VENV)/.installed
-	$(VENV)/bin/mypy app.py infra
+	$(VENV)/bin/mypy app.py infra tests/infra
 
 layer: $(VENV)/.installed
 	$(PY) -m infra.build_layer

@@ -72,9 +72,7 @@ def parse_lock(text: str) -> dict[str, LockedPackage]:
             continue
         elif hashed := re.search(r"--hash=(\S+)", line):
             current.hashes.append(hashed.group(1))
-        elif (via := re.match(r"^\s+#\s+(?:via\s+)?([A-Za-z0-9][A-Za-z0-9._-]*)", line)) and via.group(
-            1
-        ) != "via":
+        elif (via := re.match(r"^\s+#\s+(?:via\s+)?([A-Za-z0-9][A-Za-z0-9._-]*)", line)) and via.group(1) != "via":
             current.required_by.add(_normalise(via.group(1)))
     return packages
 
@@ -151,9 +149,7 @@ def download_wheels(requirements: Path, stamp: str, *, force: bool = False) -> N
         return
     shutil.rmtree(WHEEL_CACHE_DIR, ignore_errors=True)
     WHEEL_CACHE_DIR.mkdir(parents=True)
-    _pip(
-        "download", "--quiet", f"--dest={WHEEL_CACHE_DIR}", f"--requirement={requirements}", *_TARGET_OPTIONS
-    )
+    _pip("download", "--quiet", f"--dest={WHEEL_CACHE_DIR}", f"--requirement={requirements}", *_TARGET_OPTIONS)
     _WHEELS_STAMP.write_text(stamp)
 
 
@@ -209,9 +205,7 @@ def build_layer(*, force: bool = False) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--force", action="store_true", help="download and rebuild even if nothing changed")
     args = parser.parse_args(argv)
     try:

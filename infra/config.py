@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError, fie
 
 from realtime.config import DEFAULT_GROUP_ROLES, HubSettings
 
-FunctionName = Literal["authorizer", "connect", "disconnect", "message", "rest_api", "rest_authorizer"]
+FunctionName = Literal["authorizer", "connect", "disconnect", "message", "rest_api", "rest_authorizer", "sweeper"]
 FUNCTION_NAMES: tuple[FunctionName, ...] = (
     "authorizer",
     "connect",
@@ -24,6 +24,7 @@ FUNCTION_NAMES: tuple[FunctionName, ...] = (
     "message",
     "rest_api",
     "rest_authorizer",
+    "sweeper",
 )
 
 # The values CloudWatch Logs accepts for a retention period.
@@ -41,6 +42,25 @@ _DEFAULT_ROLES_CLAIM = "roles"
 Name = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 
 
+def _hub_default(field: str) -> Any:
+    """The default the functions' own settings model (HubSettings) applies: one source."""
+    return HubSettings.model_fields[field].get_default(call_default_factory=True)
+
+
+# HubSettings variable → the context key that sets it (StackConfig.hub_environment).
+HUB_CONTEXT_KEYS: dict[str, str] = {
+    "GROUP_ROLES": "groups",
+    "AUTO_JOIN_GROUP": "autoJoinGroup",
+    "CONNECT_ROLE": "connectRole",
+    "PUBLISH_ROLE": "publishRole",
+    "FANOUT_CONCURRENCY": "fanoutConcurrency",
+    "SEND_MAX_ATTEMPTS": "sendMaxAttempts",
+    "HISTORY_TTL_SECONDS": "historyTtlSeconds",
+    "HISTORY_MAX_MESSAGES": "historyMaxMessages",
+    "REPLAY_MAX_MESSAGES": "replayMaxMessages",
+}
+
+
 class ContextError(ValueError):
     """The CDK context is invalid; the message lists every problem."""
 
@@ -50,9 +70,7 @@ class StackConfig(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
-    stack_name: str = Field(
-        default="RealtimeStack", alias="stackName", pattern=r"^[A-Za-z][A-Za-z0-9-]{0,127}$"
-    )
+    stack_name: str = Field(default="RealtimeStack", alias="stackName", pattern=r"^[A-Za-z][A-Za-z0-9-]{0,127}$")
     stage_name: str = Field(default="prod", alias="stageName", pattern=r"^[A-Za-z0-9_]{1,64}$")
 
     # -- authentication: a new Cognito user pool, or an existing OIDC issuer ----------------
@@ -70,6 +88,10 @@ class StackConfig(BaseModel):
     auto_join_group: str = Field(default="admins", alias="autoJoinGroup")
     fanout_concurrency: int = Field(default=16, alias="fanoutConcurrency", ge=1, le=128)
     send_max_attempts: int = Field(default=5, alias="sendMaxAttempts", ge=1, le=10)
+    # History and resume. Defaults and bounds are HubSettings' (checked below, at synth).
+    history_ttl_seconds: int = Field(default=_hub_default("history_ttl_seconds"), alias="historyTtlSeconds")
+    history_max_messages: int = Field(default=_hub_default("history_max_messages"), alias="historyMaxMessages")
+    replay_max_messages: int = Field(default=_hub_default("replay_max_messages"), alias="replayMaxMessages")
 
     # -- the APIs --------------------------------------------------------------------------
     cors_origins: list[HttpUrl] = Field(default_factory=list, alias="corsOrigins")
@@ -84,13 +106,14 @@ class StackConfig(BaseModel):
 
     # -- functions -------------------------------------------------------------------------
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(default="INFO", alias="logLevel")
-    metrics_namespace: str = Field(
-        default="RealtimeHub", alias="metricsNamespace", pattern=r"^[A-Za-z0-9_./#:-]+$"
-    )
+    metrics_namespace: str = Field(default="RealtimeHub", alias="metricsNamespace", pattern=r"^[A-Za-z0-9_./#:-]+$")
     powertools_layer_version: int = Field(
         default=DEFAULT_POWERTOOLS_LAYER_VERSION, alias="powertoolsLayerVersion", ge=1
     )
     reserved_concurrency: dict[FunctionName, int] = Field(default_factory=dict, alias="reservedConcurrency")
+    # How often the sweeper removes connections whose $disconnect never came. Its index
+    # items live a day past the connection's expiry, so it must run well within a day.
+    sweep_minutes: int = Field(default=5, alias="sweepMinutes", ge=1, le=60)
 
     # -- operations ------------------------------------------------------------------------
     log_retention_days: int = Field(default=30, alias="logRetentionDays")
@@ -165,7 +188,8 @@ class StackConfig(BaseModel):
     @model_validator(mode="after")
     def _hub_settings_are_valid(self) -> Self:
         # The same model the functions validate at cold start: a bad group configuration
-        # fails here, at synth, instead of at the first invocation after the deploy.
+        # or history setting fails here, at synth, instead of at the first invocation
+        # after the deploy.
         try:
             HubSettings.model_validate(
                 {
@@ -175,8 +199,12 @@ class StackConfig(BaseModel):
                 }
             )
         except ValidationError as exc:
-            problems = "; ".join(error["msg"].removeprefix("Value error, ") for error in exc.errors())
-            raise ValueError(f"groups/autoJoinGroup: {problems}") from None
+            problems = []
+            for error in exc.errors():
+                variable = str(error["loc"][0]) if error["loc"] else ""
+                where = HUB_CONTEXT_KEYS.get(variable, "groups/autoJoinGroup")
+                problems.append(f"{where}: {error['msg'].removeprefix('Value error, ')}")
+            raise ValueError("; ".join(problems)) from None
         return self
 
     # -- derived values --------------------------------------------------------------------
@@ -205,7 +233,8 @@ class StackConfig(BaseModel):
         return sorted({self.connect_role, self.publish_role, *self.groups.values()})
 
     def hub_environment(self) -> dict[str, str]:
-        """HubSettings variables that come from configuration (not from other resources)."""
+        """HubSettings variables that come from configuration (not from other resources),
+        keyed like HUB_CONTEXT_KEYS."""
         return {
             "GROUP_ROLES": json.dumps(self.groups, separators=(",", ":"), sort_keys=True),
             "AUTO_JOIN_GROUP": self.auto_join_group,
@@ -213,6 +242,9 @@ class StackConfig(BaseModel):
             "PUBLISH_ROLE": self.publish_role,
             "FANOUT_CONCURRENCY": str(self.fanout_concurrency),
             "SEND_MAX_ATTEMPTS": str(self.send_max_attempts),
+            "HISTORY_TTL_SECONDS": str(self.history_ttl_seconds),
+            "HISTORY_MAX_MESSAGES": str(self.history_max_messages),
+            "REPLAY_MAX_MESSAGES": str(self.replay_max_messages),
         }
 
     @classmethod

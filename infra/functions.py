@@ -1,4 +1,4 @@
-"""The six Lambda functions, each with its own role, log group and exactly the settings
+"""The seven Lambda functions, each with its own role, log group and exactly the settings
 its code reads at cold start.
 
 Shared by all: Python 3.13 on arm64 (cheaper per GB-second than x86_64), Powertools from
@@ -41,28 +41,57 @@ NOT_DEPLOYED: dict[str, str] = {
 }
 
 
+# API Gateway (WebSocket and REST alike) gives up on an integration after 29 s: a function
+# behind it that ran longer would answer nobody.
+INTEGRATION_TIMEOUT_SECONDS = 29
+# Lambda's own maximum.
+MAX_TIMEOUT_SECONDS = 900
+# A resume (subscribe with `since`) replays the missed messages inside the `message`
+# invocation, and stops (RecoveryFailed) once this budget is spent. The stack sets it
+# (REPLAY_BUDGET_SECONDS) rather than relying on the code's default, so that it always fits
+# the function's timeout: the budget is checked between pages of REPLAY_PAGE (100) messages,
+# so the page in flight when it runs out, at ~50 ms a send, and the go-live transaction need
+# up to REPLAY_OVERRUN_SECONDS more.
+REPLAY_BUDGET_SECONDS = 20
+REPLAY_OVERRUN_SECONDS = 8
+
+
 @dataclass(frozen=True)
 class FunctionSpec:
     name: FunctionName
     description: str
     memory_mb: int
-    timeout_seconds: int
+    # None: the sweep period (`sweepMinutes`), so that scheduled runs never overlap.
+    timeout_seconds: int | None
     # The settings models its code loads at cold start (realtime/config.py): it gets every
     # variable of those models that the stack configures, and no other.
     settings: tuple[type[BaseModel], ...]
 
+    def timeout(self, config: StackConfig) -> int:
+        if self.timeout_seconds is not None:
+            return self.timeout_seconds
+        return min(config.sweep_minutes * 60, MAX_TIMEOUT_SECONDS)
 
-# API Gateway gives up on an integration after 29 s; the functions that fan out get more
-# memory (hence CPU) for their threads, the others stay small.
+
+# Functions behind an API stop at its 29 s; the functions that fan out get more memory
+# (hence CPU) for their threads, the others stay small.
 SPECS: tuple[FunctionSpec, ...] = (
     FunctionSpec("authorizer", "WebSocket $connect REQUEST authorizer (JWT)", 256, 10, (AuthSettings,)),
     FunctionSpec("connect", "WebSocket $connect: records the connection", 256, 10, (HubSettings,)),
     FunctionSpec("disconnect", "WebSocket $disconnect: removes the connection", 256, 10, (HubSettings,)),
-    FunctionSpec("message", "WebSocket actions and $default", 512, 29, (HubSettings,)),
+    # Subscribe + a resume's replay (REPLAY_BUDGET_SECONDS + REPLAY_OVERRUN_SECONDS) fit in it.
+    FunctionSpec("message", "WebSocket actions and $default", 512, INTEGRATION_TIMEOUT_SECONDS, (HubSettings,)),
     FunctionSpec(
-        "rest_api", "REST API /api/admin/realtime/*", 512, 29, (HubSettings, AuthSettings, RestSettings)
+        "rest_api",
+        "REST API /api/admin/realtime/*",
+        512,
+        INTEGRATION_TIMEOUT_SECONDS,
+        (HubSettings, AuthSettings, RestSettings),
     ),
     FunctionSpec("rest_authorizer", "REST API TOKEN authorizer (JWT)", 256, 10, (AuthSettings,)),
+    # Reads one small Query per minute since its cursor and removes what it finds; the
+    # cursor advances minute by minute, so a run cut short resumes where it stopped.
+    FunctionSpec("sweeper", "Scheduled: removes connections whose $disconnect never came", 256, None, (HubSettings,)),
 )
 
 
@@ -71,14 +100,13 @@ def service_name(name: FunctionName) -> str:
     return f"realtime-{name.replace('_', '-')}"
 
 
-def settings_values(
-    config: StackConfig, *, table_name: str, callback_url: str, jwt: JwtSettings
-) -> dict[str, str]:
+def settings_values(config: StackConfig, *, table_name: str, callback_url: str, jwt: JwtSettings) -> dict[str, str]:
     """The value of every settings variable the stack configures, by variable name."""
     values = {
         "TABLE_NAME": table_name,
         "WEBSOCKET_CALLBACK_URL": callback_url,
         **config.hub_environment(),  # includes CONNECT_ROLE and PUBLISH_ROLE (AuthSettings reads them too)
+        "REPLAY_BUDGET_SECONDS": str(REPLAY_BUDGET_SECONDS),
         "JWT_ISSUER": jwt.issuer,
         "JWT_AUDIENCE": jwt.audience,
         "JWT_JWKS_URL": jwt.jwks_url,  # never JWT_HS256_SECRET: that is for the local stack only
@@ -141,9 +169,7 @@ class RealtimeFunctions(Construct):
         self.functions: dict[FunctionName, lambda_.Function] = {}
         self.log_groups: dict[FunctionName, logs.LogGroup] = {}
         for spec in SPECS:
-            env = environment(
-                spec, config, table_name=table.table_name, callback_url=connections.callback_url, jwt=jwt
-            )
+            env = environment(spec, config, table_name=table.table_name, callback_url=connections.callback_url, jwt=jwt)
             self.functions[spec.name] = self._function(spec, env)
 
     def __getitem__(self, name: FunctionName) -> lambda_.Function:
@@ -192,14 +218,12 @@ class RealtimeFunctions(Construct):
             runtime=RUNTIME,
             architecture=ARCHITECTURE,
             handler=HANDLER,
-            code=lambda_.Code.from_asset(
-                str(FUNCTIONS_DIR / spec.name), exclude=["__pycache__", "*.pyc", "*.pyo"]
-            ),
+            code=lambda_.Code.from_asset(str(FUNCTIONS_DIR / spec.name), exclude=["__pycache__", "*.pyc", "*.pyo"]),
             layers=self._layers,
             role=role,
             environment=env,
             memory_size=spec.memory_mb,
-            timeout=Duration.seconds(spec.timeout_seconds),
+            timeout=Duration.seconds(spec.timeout(self._config)),
             tracing=lambda_.Tracing.ACTIVE,
             log_group=logs_group,
             reserved_concurrent_executions=self._config.reserved_concurrency.get(spec.name),

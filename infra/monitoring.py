@@ -1,6 +1,6 @@
 """A dashboard and the alarms an operator needs, optionally e-mailed through SNS.
 
-Alarms: each function's errors and throttles; a spike of rejected WebSocket connections
+Alarms: each function's errors and throttles (the scheduled sweeper's too); a spike of rejected WebSocket connections
 (4xx: the authorizer's 401/403, throttling); REST 5xx; deliveries that failed after every
 retry (`DeliveryFailures`, summed over the functions that publish); DynamoDB throttling.
 
@@ -34,6 +34,8 @@ PUBLISHERS: tuple[FunctionName, ...] = ("message", "rest_api")
 APP_METRICS: dict[str, tuple[FunctionName, ...]] = {
     "ConnectionsOpened": ("connect",),  # hub.connect
     "ConnectionsClosed": ("disconnect",),  # hub.disconnect
+    "ConnectionsExpired": ("sweeper",),  # hub.sweep_expired: removed without a $disconnect
+    "MessagesReplayed": ("message",),  # hub.replay: messages a resume sent
     "MessagesPublished": PUBLISHERS,
     "Deliveries": PUBLISHERS,
     "GoneConnections": PUBLISHERS,
@@ -56,9 +58,7 @@ class Monitoring(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         self.alarms: list[cloudwatch.Alarm] = []
-        self.topic = (
-            self._alarm_topic(config.alarm_email, retain=config.retain_data) if config.alarm_email else None
-        )
+        self.topic = self._alarm_topic(config.alarm_email, retain=config.retain_data) if config.alarm_email else None
 
         self._namespace = config.metrics_namespace
         delivery_failures = self._total("DeliveryFailures")
@@ -79,9 +79,7 @@ class Monitoring(Construct):
             errors = function.metric_errors(statistic="Sum", period=PERIOD)
             throttles = function.metric_throttles(statistic="Sum", period=PERIOD)
             self._alarm(f"{name}-errors", errors, 1, f"{name}: invocations failed")
-            self._alarm(
-                f"{name}-throttles", throttles, 1, f"{name}: invocations throttled (concurrency limit)"
-            )
+            self._alarm(f"{name}-throttles", throttles, 1, f"{name}: invocations throttled (concurrency limit)")
         self._alarm(
             "websocket-rejected-connections",
             rejected_connections,
@@ -191,19 +189,19 @@ class Monitoring(Construct):
 
         dashboard = cloudwatch.Dashboard(self, "Dashboard", dashboard_name=Stack.of(self).stack_name)
         dashboard.add_widgets(
-            cloudwatch.GraphWidget(
-                title="WebSocket traffic", left=[ws("ConnectCount"), ws("MessageCount")], width=8
-            ),
+            cloudwatch.GraphWidget(title="WebSocket traffic", left=[ws("ConnectCount"), ws("MessageCount")], width=8),
             cloudwatch.GraphWidget(
                 title="WebSocket errors",
                 left=[rejected_connections, ws("IntegrationError"), ws("ExecutionError")],
                 width=8,
             ),
             cloudwatch.GraphWidget(
-                title="Connections opened / closed",
+                title="Connections opened / closed / expired",
                 left=[
                     self.app_metric("ConnectionsOpened", "connect", label="ConnectionsOpened"),
                     self.app_metric("ConnectionsClosed", "disconnect", label="ConnectionsClosed"),
+                    # Removed by the sweeper: their $disconnect never came.
+                    self.app_metric("ConnectionsExpired", "sweeper", label="ConnectionsExpired"),
                 ],
                 width=8,
             ),
@@ -222,13 +220,16 @@ class Monitoring(Construct):
             cloudwatch.GraphWidget(
                 title="Fan-out duration (ms)",
                 left=[
-                    self.app_metric(
-                        "FanoutDuration", function, statistic=statistic, label=f"{statistic} {function}"
-                    )
+                    self.app_metric("FanoutDuration", function, statistic=statistic, label=f"{statistic} {function}")
                     for function in PUBLISHERS
                     for statistic in ("p50", "p99")
                 ],
-                width=8,
+                width=6,
+            ),
+            cloudwatch.GraphWidget(
+                title="Messages replayed (resumes)",
+                left=[self.app_metric("MessagesReplayed", "message", label="MessagesReplayed")],
+                width=6,
             ),
             cloudwatch.GraphWidget(
                 title="REST requests",
@@ -237,7 +238,7 @@ class Monitoring(Construct):
                     rest_api.metric_client_error(statistic="Sum", period=PERIOD),
                     rest_api.metric_server_error(statistic="Sum", period=PERIOD),
                 ],
-                width=8,
+                width=6,
             ),
             cloudwatch.GraphWidget(
                 title="REST latency",
@@ -245,7 +246,7 @@ class Monitoring(Construct):
                     rest_api.metric_latency(statistic="p50", period=PERIOD),
                     rest_api.metric_latency(statistic="p99", period=PERIOD),
                 ],
-                width=8,
+                width=6,
             ),
         )
         dashboard.add_widgets(

@@ -29,9 +29,7 @@ AUTHORIZER_IDENTITY_SOURCE = "Authorization"
 AUTHORIZER_CACHE_TTL = Duration.minutes(5)
 # What can be a bearer JWT, as realtime.auth.bearer_token reads it: "Bearer" in any case,
 # a space, three base64url segments. Anything else gets 401 without invoking the authorizer.
-BEARER_HEADER_PATTERN = (
-    r"^\s*[Bb][Ee][Aa][Rr][Ee][Rr] \s*[A-Za-z0-9_=-]+\.[A-Za-z0-9_=-]+\.[A-Za-z0-9_=-]*\s*$"
-)
+BEARER_HEADER_PATTERN = r"^\s*[Bb][Ee][Aa][Rr][Ee][Rr] \s*[A-Za-z0-9_=-]+\.[A-Za-z0-9_=-]+\.[A-Za-z0-9_=-]*\s*$"
 
 # The browser preflight (answered by API Gateway) agrees with the headers the function
 # adds to its responses (realtime/entrypoints/rest.py, CORSConfig from CORS_ALLOW_ORIGINS).
@@ -106,9 +104,7 @@ class RealtimeRestApi(Construct):
             endpoint_types=[apigw.EndpointType.REGIONAL],
             cloud_watch_role=config.api_gateway_cloudwatch_role,
             # Kept when the stack goes: other APIs of the account log through the same role.
-            cloud_watch_role_removal_policy=RemovalPolicy.RETAIN
-            if config.api_gateway_cloudwatch_role
-            else None,
+            cloud_watch_role_removal_policy=RemovalPolicy.RETAIN if config.api_gateway_cloudwatch_role else None,
             deploy_options=apigw.StageOptions(
                 stage_name=config.stage_name,
                 throttling_rate_limit=config.rest_throttle_rate,
@@ -119,9 +115,7 @@ class RealtimeRestApi(Construct):
                 logging_level=apigw.MethodLoggingLevel.ERROR,
                 data_trace_enabled=False,
                 access_log_destination=apigw.LogGroupLogDestination(self.access_logs),
-                access_log_format=apigw.AccessLogFormat.custom(
-                    json.dumps(ACCESS_LOG_FIELDS, separators=(",", ":"))
-                ),
+                access_log_format=apigw.AccessLogFormat.custom(json.dumps(ACCESS_LOG_FIELDS, separators=(",", ":"))),
             ),
             default_cors_preflight_options=_cors(config),
         )

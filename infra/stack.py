@@ -1,4 +1,5 @@
-"""RealtimeStack: the data, identity, WebSocket API, functions, REST API and monitoring."""
+"""RealtimeStack: the data, identity, WebSocket API, functions, REST API, the sweeper's
+schedule and monitoring."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from infra.functions import RealtimeFunctions
 from infra.identity import Identity
 from infra.monitoring import Monitoring
 from infra.rest_api import RealtimeRestApi
+from infra.schedule import SweepSchedule
 from infra.websocket_api import RealtimeWebSocketApi
 
 
@@ -46,6 +48,7 @@ class RealtimeStack(Stack):
             handler=functions["rest_api"],
             authorizer=functions["rest_authorizer"],
         )
+        SweepSchedule(self, "Sweep", config=config, sweeper=functions["sweeper"])
         if rest.account_setting is not None:
             # The WebSocket stage logs through the account's API Gateway role too: set it first.
             websocket.stage.node.add_dependency(rest.account_setting)
@@ -59,9 +62,7 @@ class RealtimeStack(Stack):
             table=data.table,
         )
 
-        CfnOutput(
-            self, "WebSocketUrl", value=websocket.url, description="Dashboards connect here (?token=JWT)"
-        )
+        CfnOutput(self, "WebSocketUrl", value=websocket.url, description="Dashboards connect here (?token=JWT)")
         CfnOutput(self, "RestApiUrl", value=rest.base_url, description="Base URL of the REST API")
         CfnOutput(self, "CallbackUrl", value=websocket.callback_url, description="The @connections API")
         CfnOutput(self, "TableName", value=data.table.table_name)

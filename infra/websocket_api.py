@@ -112,9 +112,7 @@ class RealtimeWebSocketApi(Construct):
             )
         ]
         message = integrations.WebSocketLambdaIntegration("Message", functions["message"])
-        unauthorised_routes += [
-            self.api.add_route(key, integration=message) for key in ("$default", *ACTIONS)
-        ]
+        unauthorised_routes += [self.api.add_route(key, integration=message) for key in ("$default", *ACTIONS)]
         for route in unauthorised_routes:
             reason = (
                 f"Route {route.route_key!r}: API Gateway authorizes a WebSocket once, on $connect (a Lambda "

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 # Handlers validate their configuration at import; give unit and integration tests a
 # complete environment that points nowhere real.
@@ -25,16 +26,14 @@ from realtime.adapters.dynamodb import PK, SK, TTL_ATTRIBUTE, DynamoRepository
 from realtime.auth import TokenVerifier
 from realtime.config import AuthSettings, HubSettings
 from realtime.domain.hub import RealtimeHub
-from tests.fakes import FakeClock, FakeRepository, FakeSender
+from tests.fakes import FakeClock, FakeIdempotency, FakeSender
 
 TABLE = "realtime-test"
 
 
 @pytest.fixture
 def hub_settings() -> HubSettings:
-    return HubSettings.from_env(
-        {"TABLE_NAME": TABLE, "WEBSOCKET_CALLBACK_URL": "https://example.invalid/test"}
-    )
+    return HubSettings.from_env({"TABLE_NAME": TABLE, "WEBSOCKET_CALLBACK_URL": "https://example.invalid/test"})
 
 
 @pytest.fixture
@@ -64,32 +63,32 @@ def sender() -> FakeSender:
 
 
 @pytest.fixture
-def fake_repository() -> FakeRepository:
-    return FakeRepository()
-
-
-@pytest.fixture
 def executor() -> Iterator[ThreadPoolExecutor]:
     with ThreadPoolExecutor(max_workers=8) as pool:
         yield pool
+
+
+def create_table(client: Any) -> None:
+    """The table as CDK defines it (keys and TTL)."""
+    client.create_table(
+        TableName=TABLE,
+        KeySchema=[{"AttributeName": PK, "KeyType": "HASH"}, {"AttributeName": SK, "KeyType": "RANGE"}],
+        AttributeDefinitions=[
+            {"AttributeName": PK, "AttributeType": "S"},
+            {"AttributeName": SK, "AttributeType": "S"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    client.update_time_to_live(
+        TableName=TABLE, TimeToLiveSpecification={"Enabled": True, "AttributeName": TTL_ATTRIBUTE}
+    )
 
 
 @pytest.fixture
 def dynamodb_table() -> Iterator[object]:
     with mock_aws():
         client = boto3.client("dynamodb", region_name="us-east-1")
-        client.create_table(
-            TableName=TABLE,
-            KeySchema=[{"AttributeName": PK, "KeyType": "HASH"}, {"AttributeName": SK, "KeyType": "RANGE"}],
-            AttributeDefinitions=[
-                {"AttributeName": PK, "AttributeType": "S"},
-                {"AttributeName": SK, "AttributeType": "S"},
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
-        client.update_time_to_live(
-            TableName=TABLE, TimeToLiveSpecification={"Enabled": True, "AttributeName": TTL_ATTRIBUTE}
-        )
+        create_table(client)
         yield client
 
 
@@ -107,4 +106,11 @@ def hub(
     executor: ThreadPoolExecutor,
 ) -> RealtimeHub:
     """The hub over moto's DynamoDB with a recording sender."""
-    return RealtimeHub(hub_settings, repository=repository, sender=sender, clock=clock, executor=executor)
+    return RealtimeHub(
+        hub_settings,
+        repository=repository,
+        sender=sender,
+        clock=clock,
+        executor=executor,
+        idempotency=FakeIdempotency(),
+    )

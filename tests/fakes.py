@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import threading
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 
-from realtime.domain.models import Connection, Counts, Envelope
 from realtime.errors import ConnectionGone, RetryableError, SendFailed
 
 
@@ -39,6 +38,9 @@ class FakeSender:
         self.broken = set(broken)
         self.sent: dict[str, list[bytes]] = defaultdict(list)
         self.attempts: dict[str, int] = defaultdict(int)
+        # Called after each delivered frame (outside the lock): lets a test publish "while"
+        # a replay is in flight.
+        self.after_send: Callable[[str, bytes], None] | None = None
         self._lock = threading.Lock()
 
     def send(self, connection_id: str, payload: bytes) -> None:
@@ -52,76 +54,8 @@ class FakeSender:
                 self.throttle[connection_id] -= 1
                 raise RetryableError("LimitExceededException")
             self.sent[connection_id].append(payload)
-
-
-class FakeRepository:
-    """An in-memory ConnectionRepository with the same contract as the DynamoDB one."""
-
-    def __init__(self, page_size: int = 2) -> None:
-        self.connections: dict[str, Connection] = {}
-        self.members: dict[str, dict[str, str]] = defaultdict(dict)  # group -> {connection id: user}
-        self.seqs: dict[str, int] = defaultdict(int)
-        self.latest_by_type: dict[str, Envelope] = {}
-        self.page_size = page_size
-        self._lock = threading.Lock()
-
-    def add_connection(self, connection: Connection, groups: list[str]) -> None:
-        with self._lock:
-            self.connections[connection.connection_id] = connection
-            for group in groups:
-                self.members[group][connection.connection_id] = connection.user_id
-
-    def get_connection(self, connection_id: str) -> Connection | None:
-        return self.connections.get(connection_id)
-
-    def remove_connection(self, connection_id: str) -> list[str] | None:
-        with self._lock:
-            if self.connections.pop(connection_id, None) is None:
-                return None
-            left = [group for group, members in self.members.items() if members.pop(connection_id, None)]
-            return sorted(left)
-
-    def subscribe(self, connection: Connection, group: str) -> bool:
-        with self._lock:
-            if connection.connection_id not in self.connections:
-                raise ConnectionGone(connection.connection_id)
-            if connection.connection_id in self.members[group]:
-                return False
-            self.members[group][connection.connection_id] = connection.user_id
-            return True
-
-    def unsubscribe(self, connection_id: str, group: str) -> bool:
-        with self._lock:
-            return self.members[group].pop(connection_id, None) is not None
-
-    def member_pages(self, group: str) -> Iterator[list[str]]:
-        ids = sorted(self.members[group])
-        for start in range(0, len(ids), self.page_size):
-            yield ids[start : start + self.page_size]
-
-    def next_seq(self, group: str) -> int:
-        with self._lock:
-            self.seqs[group] += 1
-            return self.seqs[group]
-
-    def last_seq(self, group: str) -> int:
-        return self.seqs[group]
-
-    def counts(self, groups: list[str]) -> Counts:
-        return Counts(
-            connections=len(self.connections), groups={group: len(self.members[group]) for group in groups}
-        )
-
-    def connection_count(self) -> int:
-        return len(self.connections)
-
-    def save_latest(self, envelope: Envelope) -> None:
-        current = self.latest_by_type.get(envelope.type)
-        if current is None or current.group != envelope.group or current.seq < envelope.seq:
-            self.latest_by_type[envelope.type] = envelope
-
-    def latest(self) -> dict[str, Envelope]:
-        return dict(self.latest_by_type)
+        if self.after_send is not None:
+            self.after_send(connection_id, payload)
 
 
 class OneRequestAtATime:
@@ -141,3 +75,31 @@ class OneRequestAtATime:
                 return method(*args, **kwargs)
 
         return call
+
+
+class FakeIdempotency:
+    """The Idempotency port in memory: same (caller, key) → the first answer."""
+
+    def __init__(self) -> None:
+        self.answers: dict[tuple[str, str], tuple[object, dict]] = {}
+
+    def run(
+        self,
+        key: str | None,
+        caller: str,
+        request: object,
+        compute: Callable[[], dict],
+        lambda_context: object = None,
+    ) -> dict:
+        from realtime.errors import Conflict
+
+        if key is None:
+            return compute()
+        if (caller, key) in self.answers:
+            first_request, answer = self.answers[(caller, key)]
+            if first_request != request:
+                raise Conflict("this Idempotency-Key was already used with a different request")
+            return answer
+        answer = compute()
+        self.answers[(caller, key)] = (request, answer)
+        return answer

@@ -11,4 +11,4 @@ hub = RealtimeHub()
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict, context: object) -> dict:
-    return on_message(event, hub)
+    return on_message(event, hub, context)

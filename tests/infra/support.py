@@ -2,7 +2,8 @@
 
 `default` is what a bare `cdk synth` builds (cdk.json's context only: a new Cognito user
 pool, retained data); `custom` sets every option the other way (external OIDC issuer,
-alarm e-mails, destroy, CORS, WAF, reserved concurrency, another stage and groups).
+alarm e-mails, destroy, CORS, WAF, reserved concurrency, another stage and groups, shorter
+history and replays, a faster sweep).
 """
 
 from __future__ import annotations
@@ -42,7 +43,11 @@ CUSTOM_CONTEXT: dict[str, Any] = {
     "apiGatewayCloudWatchRole": "false",
     "logLevel": "DEBUG",
     "metricsNamespace": "Custom/Realtime",
-    "reservedConcurrency": '{"message": 50, "rest_api": 20}',
+    "reservedConcurrency": '{"message": 50, "rest_api": 20, "sweeper": 1}',
+    "historyTtlSeconds": "900",
+    "historyMaxMessages": "250",
+    "replayMaxMessages": "100",
+    "sweepMinutes": "1",
     "logRetentionDays": "7",
     "removalPolicy": "destroy",
     "alarmEmail": "oncall@example.com",
@@ -155,9 +160,7 @@ def resolve(value: Any) -> Any:
             values = {name: resolve(item) for name, item in variables.items()}
             return re.sub(
                 r"\$\{([^}]+)\}",
-                lambda m: (
-                    values.get(m.group(1)) or _PSEUDO_PARAMETERS.get(m.group(1)) or _placeholder(m.group(1))
-                ),
+                lambda m: values.get(m.group(1)) or _PSEUDO_PARAMETERS.get(m.group(1)) or _placeholder(m.group(1)),
                 template,
             )
     raise AssertionError(f"unexpected intrinsic {function} in an environment variable")

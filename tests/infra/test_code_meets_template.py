@@ -14,8 +14,10 @@ from typing import Any
 import pytest
 from moto import mock_aws
 
-from infra.monitoring import APP_METRICS, PUBLISHERS
-from infra.paths import LAYER_PYTHON_DIR
+from infra.config import FUNCTION_NAMES
+from infra.monitoring import APP_METRICS
+from infra.paths import FUNCTIONS_DIR, LAYER_PYTHON_DIR
+from tests.infra.code_paths import analysis
 from tests.infra.support import Synthesized, dashboard_body, lambda_sandbox, resolved_environment
 
 HEALTH = "/api/admin/realtime/health"
@@ -98,10 +100,9 @@ def test_the_preflight_allows_every_method_the_api_serves(custom: Synthesized) -
 # -- metrics ---------------------------------------------------------------------------------
 
 
-def _emitted_metric_names() -> set[str]:
-    """Every metric name the shared package passes to add_metric(name=...)."""
+def _add_metric_names(paths: list[Path]) -> set[str]:
     names = set()
-    for path in (LAYER_PYTHON_DIR / "realtime").rglob("*.py"):
+    for path in paths:
         for node in ast.walk(ast.parse(Path(path).read_text())):
             if isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "add_metric":
                 for keyword in node.keywords:
@@ -110,8 +111,26 @@ def _emitted_metric_names() -> set[str]:
     return names
 
 
+def _emitted_metric_names() -> set[str]:
+    """Every metric name the shared package and the handlers pass to add_metric(name=...)."""
+    return _add_metric_names([*(LAYER_PYTHON_DIR / "realtime").rglob("*.py"), *FUNCTIONS_DIR.glob("*/*.py")])
+
+
 def test_the_monitoring_knows_every_metric_the_code_emits() -> None:
     assert _emitted_metric_names() == set(APP_METRICS)
+
+
+@pytest.mark.parametrize("function", FUNCTION_NAMES)
+def test_monitoring_watches_each_metric_for_the_functions_that_emit_it(function: str) -> None:
+    """APP_METRICS names, for each metric, every function whose code paths emit it (as
+    tests/infra/code_paths.py follows them from the handler), and no other."""
+    emitted = analysis().function(function).metrics
+    assert emitted == {metric for metric, functions in APP_METRICS.items() if function in functions}
+
+
+def _published_metrics() -> set[str]:
+    """The metrics realtime.observability.record_publish (called by hub.publish) writes."""
+    return _add_metric_names([LAYER_PYTHON_DIR / "realtime" / "observability.py"])
 
 
 def _emf(stack: Synthesized, function: str, metric: str) -> dict[str, Any]:
@@ -121,9 +140,9 @@ def _emf(stack: Synthesized, function: str, metric: str) -> dict[str, Any]:
         metrics = observability.metrics
         metrics.clear_metrics()  # Powertools keeps metrics and dimensions per process
         try:
-            if function in PUBLISHERS:  # what hub.publish records
+            if metric in _published_metrics():  # what hub.publish records
                 observability.record_publish(delivered=3, gone=1, failed=1, seconds=0.02)
-            else:  # hub.connect / hub.disconnect add theirs to the same Metrics
+            else:  # the hub's other use cases add theirs to the same Metrics
                 metrics.add_metric(name=metric, unit="Count", value=1)
             document: dict[str, Any] = metrics.serialize_metric_set()
         finally:

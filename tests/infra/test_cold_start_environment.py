@@ -26,7 +26,7 @@ from moto import mock_aws
 from pydantic import BaseModel, ValidationError
 
 from infra.config import StackConfig
-from infra.functions import NOT_DEPLOYED, SPECS, FunctionSpec
+from infra.functions import NOT_DEPLOYED, REPLAY_BUDGET_SECONDS, SPECS, FunctionSpec
 from infra.paths import FUNCTIONS_DIR
 from tests.infra.support import Synthesized, lambda_sandbox, resolved_environment
 
@@ -123,13 +123,28 @@ def _configured(config: StackConfig) -> dict[str, dict[str, Any]]:
             "auto_join_group": config.auto_join_group,
             "fanout_concurrency": config.fanout_concurrency,
             "send_max_attempts": config.send_max_attempts,
+            "history_ttl_seconds": config.history_ttl_seconds,
+            "history_max_messages": config.history_max_messages,
+            "replay_max_messages": config.replay_max_messages,
+            "replay_budget_seconds": REPLAY_BUDGET_SECONDS,  # the stack's, sized to the timeout
         },
         "RestSettings": {"cors_allow_origins": config.cors_allow_origins},
     }
 
 
 def _plain(value: Any) -> Any:
-    return value if isinstance(value, str | int | dict | list | None) else str(value)  # URLs
+    return value if isinstance(value, str | int | float | dict | list | None) else str(value)  # URLs
+
+
+def test_every_configured_hub_setting_is_checked() -> None:
+    """`_configured` names every HubSettings field the stack sets, so none can silently
+    keep its default: all of them but those deliberately left unset."""
+    from realtime.config import HubSettings
+
+    resources = {"table_name", "callback_url"}  # the table's name and the stage's URL
+    unset = {name for name, field in HubSettings.model_fields.items() if field.alias in NOT_DEPLOYED}
+    expected = set(HubSettings.model_fields) - resources - unset
+    assert set(_configured(StackConfig.from_context({}))["HubSettings"]) == expected
 
 
 @pytest.mark.parametrize("function", sorted(_SPECS))
@@ -157,6 +172,4 @@ def test_placeholders_are_plausible(default: Synthesized) -> None:
     assert re.fullmatch(
         r"https://[a-z0-9-]+\.execute-api\.us-east-1\.amazonaws\.com/prod", env["WEBSOCKET_CALLBACK_URL"]
     )
-    assert env["JWT_JWKS_URL"].startswith("https://") and env["JWT_JWKS_URL"].endswith(
-        "/.well-known/jwks.json"
-    )
+    assert env["JWT_JWKS_URL"].startswith("https://") and env["JWT_JWKS_URL"].endswith("/.well-known/jwks.json")

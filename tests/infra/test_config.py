@@ -6,8 +6,9 @@ import json
 
 import pytest
 
-from infra.config import ContextError, StackConfig
+from infra.config import HUB_CONTEXT_KEYS, ContextError, StackConfig
 from infra.paths import CDK_JSON
+from realtime.config import HubSettings
 
 
 def test_no_context_builds_a_cognito_stack_that_keeps_its_data() -> None:
@@ -17,6 +18,30 @@ def test_no_context_builds_a_cognito_stack_that_keeps_its_data() -> None:
     assert config.retain_data
     assert config.stage_name == "prod"
     assert config.roles == ["admin"]
+    assert config.sweep_minutes == 5
+
+
+def test_history_defaults_are_the_functions_own() -> None:
+    config = StackConfig.from_context({})
+    assert (config.history_ttl_seconds, config.history_max_messages, config.replay_max_messages) == (
+        3600,
+        1000,
+        1000,
+    )
+    # With no context the functions get exactly HubSettings' defaults.
+    defaults = HubSettings.model_validate({"TABLE_NAME": "table", "WEBSOCKET_CALLBACK_URL": "https://x"})
+    configured = HubSettings.model_validate(
+        {"TABLE_NAME": "table", "WEBSOCKET_CALLBACK_URL": "https://x", **config.hub_environment()}
+    )
+    assert configured == defaults
+
+
+def test_every_hub_variable_the_context_sets_names_its_key() -> None:
+    config = StackConfig.from_context({})
+    assert set(config.hub_environment()) == set(HUB_CONTEXT_KEYS)
+    keys = {field.alias for field in StackConfig.model_fields.values()}
+    assert set(HUB_CONTEXT_KEYS.values()) <= keys
+    assert set(HUB_CONTEXT_KEYS) <= {field.alias for field in HubSettings.model_fields.values()}
 
 
 def test_an_external_issuer_needs_all_three_settings() -> None:
@@ -47,6 +72,14 @@ def test_an_external_issuer_needs_all_three_settings() -> None:
         ({"reservedConcurrency": '{"nope": 5}'}, "reservedConcurrency.nope"),
         ({"alarmEmail": "not-an-address"}, "alarmEmail"),
         ({"stageName": "has-dash"}, "stageName"),
+        # HubSettings' own bounds, reported by key at synth rather than at the first invocation.
+        ({"historyTtlSeconds": "30"}, "historyTtlSeconds: Input should be greater than or equal to 60"),
+        ({"historyMaxMessages": "0"}, "historyMaxMessages: Input should be greater than or equal to 1"),
+        ({"replayMaxMessages": "20000"}, "replayMaxMessages: Input should be less than or equal to 10000"),
+        ({"historyTtlSeconds": "soon"}, "historyTtlSeconds: Input should be a valid integer"),
+        ({"sweepMinutes": "0"}, "sweepMinutes"),
+        ({"sweepMinutes": "1440"}, "sweepMinutes: Input should be less than or equal to 60"),
+        ({"reservedConcurrency": '{"sweeper": 0}'}, "at least 1"),
     ],
 )
 def test_invalid_context_is_reported_by_key(context: dict[str, str], message: str) -> None:
@@ -65,8 +98,13 @@ def test_cli_strings_are_parsed() -> None:
             "corsOrigins": "https://a.example.com, http://localhost:3000",
             "reservedConcurrency": '{"message": 10}',
             "apiGatewayCloudWatchRole": "false",
+            "historyTtlSeconds": "7200",
+            "sweepMinutes": "10",
         }
     )
+    assert config.history_ttl_seconds == 7200
+    assert config.hub_environment()["HISTORY_TTL_SECONDS"] == "7200"
+    assert config.sweep_minutes == 10
     assert config.websocket_throttle_rate == 25.5
     assert config.rest_throttle_burst == 7
     assert config.roles == ["admin", "operator"]

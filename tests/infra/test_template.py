@@ -4,16 +4,27 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+import typing
+from typing import Any, cast
 
 import jwt
 import pytest
 from aws_cdk.assertions import Match
 
-from infra.functions import POWERTOOLS_LAYER_ACCOUNT, POWERTOOLS_LAYER_NAME
+from infra.config import FUNCTION_NAMES, FunctionName
+from infra.functions import (
+    INTEGRATION_TIMEOUT_SECONDS,
+    POWERTOOLS_LAYER_ACCOUNT,
+    POWERTOOLS_LAYER_NAME,
+    REPLAY_BUDGET_SECONDS,
+    REPLAY_OVERRUN_SECONDS,
+)
+from infra.permissions import MANAGEMENT_API_METHODS, TABLE_ACTIONS
 from realtime.adapters.dynamodb import PK, SK, TTL_ATTRIBUTE
 from realtime.auth import bearer_token
-from realtime.protocol import ACTIONS
+from realtime.config import HubSettings
+from realtime.domain.hub import REPLAY_PAGE
+from realtime.protocol import ACTIONS, ClientAction
 from tests.infra.support import (
     Synthesized,
     actions,
@@ -113,14 +124,19 @@ def test_every_route_reaches_its_function(stack: Synthesized) -> None:
     expected = {"$connect": "connect", "$disconnect": "disconnect", "$default": "message"}
     expected |= {action: "message" for action in ACTIONS}
     assert targets == expected
-    assert set(ACTIONS) == {
-        "subscribe",
-        "unsubscribe",
-        "getPlatformStats",
-        "getConnectionCount",
-        "publish",
-        "ping",
-    }
+    assert "getPresence" in targets
+
+
+def test_the_protocol_lists_every_action_its_models_accept() -> None:
+    """The routes come from realtime.protocol.ACTIONS; ACTIONS must be exactly the
+    `action` values of the ClientAction models the dispatcher validates frames with."""
+    union, *_ = typing.get_args(ClientAction)  # Annotated[A | B | …, Field(discriminator=…)]
+    accepted = set()
+    for model in typing.get_args(union):
+        (action,) = typing.get_args(model.model_fields["action"].annotation)
+        accepted.add(action)
+    assert len(ACTIONS) == len(set(ACTIONS))
+    assert set(ACTIONS) == accepted
 
 
 def test_only_connect_is_authorized_by_the_token_authorizer(stack: Synthesized) -> None:
@@ -156,10 +172,7 @@ def test_websocket_stage_throttles_and_logs_without_tokens(stack: Synthesized) -
     fields = _assert_log_format_is_safe(properties["AccessLogSettings"]["Format"])
     assert {"requestId", "connectionId", "eventType", "routeKey", "status", "authorizerError"} <= set(fields)
     log_group_id = properties["AccessLogSettings"]["DestinationArn"]["Fn::GetAtt"][0]
-    assert (
-        stack.json["Resources"][log_group_id]["Properties"]["RetentionInDays"]
-        == stack.config.log_retention_days
-    )
+    assert stack.json["Resources"][log_group_id]["Properties"]["RetentionInDays"] == stack.config.log_retention_days
 
 
 # -- REST API ---------------------------------------------------------------------------------
@@ -267,9 +280,7 @@ def test_cors_preflight_only_when_origins_are_configured(default: Synthesized, c
         for origin in others:  # API Gateway echoes the other allowed origins
             assert f'$origin == "{origin}"' in response["ResponseTemplates"]["application/json"]
     # The function adds the CORS headers of actual responses for the same origins.
-    assert environment(custom, "rest_api")["CORS_ALLOW_ORIGINS"] == (
-        "https://admin.example.com,http://localhost:5173"
-    )
+    assert environment(custom, "rest_api")["CORS_ALLOW_ORIGINS"] == ("https://admin.example.com,http://localhost:5173")
 
 
 def test_rest_stage_throttles_traces_and_logs_without_tokens(stack: Synthesized) -> None:
@@ -296,9 +307,7 @@ def test_rest_stage_throttles_traces_and_logs_without_tokens(stack: Synthesized)
 
 def test_waf_is_associated_only_when_configured(default: Synthesized, custom: Synthesized) -> None:
     default.template.resource_count_is("AWS::WAFv2::WebACLAssociation", 0)
-    custom.template.has_resource_properties(
-        "AWS::WAFv2::WebACLAssociation", {"WebACLArn": custom.config.web_acl_arn}
-    )
+    custom.template.has_resource_properties("AWS::WAFv2::WebACLAssociation", {"WebACLArn": custom.config.web_acl_arn})
 
 
 def test_account_logging_role_is_optional_and_kept(default: Synthesized, custom: Synthesized) -> None:
@@ -318,7 +327,8 @@ def test_account_logging_role_is_optional_and_kept(default: Synthesized, custom:
 
 def test_functions_run_python313_on_arm64_with_both_layers(stack: Synthesized) -> None:
     functions = functions_by_name(stack)
-    assert set(functions) == {"authorizer", "connect", "disconnect", "message", "rest_api", "rest_authorizer"}
+    assert set(functions) == set(FUNCTION_NAMES)
+    assert "sweeper" in functions
     (shared_layer_id,) = stack.resources("AWS::Lambda::LayerVersion")
     powertools_suffix = (
         f":{POWERTOOLS_LAYER_ACCOUNT}:layer:{POWERTOOLS_LAYER_NAME}:{stack.config.powertools_layer_version}"
@@ -340,11 +350,8 @@ def test_each_function_logs_to_its_own_group_with_the_configured_retention(stack
     for _, function in functions_by_name(stack).values():
         group_id = function["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]
         groups.add(group_id)
-        assert (
-            stack.json["Resources"][group_id]["Properties"]["RetentionInDays"]
-            == stack.config.log_retention_days
-        )
-    assert len(groups) == 6
+        assert stack.json["Resources"][group_id]["Properties"]["RetentionInDays"] == stack.config.log_retention_days
+    assert len(groups) == len(FUNCTION_NAMES)
 
 
 def test_reserved_concurrency_is_optional(default: Synthesized, custom: Synthesized) -> None:
@@ -361,7 +368,67 @@ def test_reserved_concurrency_is_optional(default: Synthesized, custom: Synthesi
         "message": 50,
         "rest_api": 20,
         "rest_authorizer": None,
+        "sweeper": 1,
     }
+
+
+def _timeouts(stack: Synthesized) -> dict[str, int]:
+    return {name: function["Properties"]["Timeout"] for name, (_, function) in functions_by_name(stack).items()}
+
+
+def test_functions_behind_an_api_stop_within_its_integration_timeout(stack: Synthesized) -> None:
+    timeouts = _timeouts(stack)
+    for name in ("authorizer", "connect", "disconnect", "message", "rest_api", "rest_authorizer"):
+        assert timeouts[name] <= INTEGRATION_TIMEOUT_SECONDS == 29, name
+    # Publishing fans out; a resume replays history: both get the whole 29 s.
+    assert timeouts["message"] == timeouts["rest_api"] == INTEGRATION_TIMEOUT_SECONDS
+
+
+def test_a_resume_fits_in_the_message_function(stack: Synthesized) -> None:
+    # The budget is checked between pages: the page in flight when it runs out (one send
+    # per message, ~50 ms each) and the go-live transaction still fit before the timeout.
+    assert REPLAY_PAGE * 0.05 + 1 <= REPLAY_OVERRUN_SECONDS
+    assert _timeouts(stack)["message"] >= REPLAY_BUDGET_SECONDS + REPLAY_OVERRUN_SECONDS
+    # The stack sets the budget itself (the code's default could change); the cold-start
+    # test checks that the function loads exactly this value.
+    assert environment(stack, "message")["REPLAY_BUDGET_SECONDS"] == str(REPLAY_BUDGET_SECONDS)
+    budget = HubSettings.model_fields["replay_budget_seconds"].metadata
+    assert all(bound.le >= REPLAY_BUDGET_SECONDS for bound in budget if hasattr(bound, "le"))
+
+
+def test_sweeper_runs_on_schedule_without_overlapping(stack: Synthesized) -> None:
+    period = stack.config.sweep_minutes * 60
+    (rule,) = stack.resources("AWS::Events::Rule").values()
+    properties = rule["Properties"]
+    rate = re.fullmatch(r"rate\((\d+) (minute|hour|day)s?\)", properties["ScheduleExpression"])
+    assert rate, properties["ScheduleExpression"]
+    assert int(rate.group(1)) * {"minute": 60, "hour": 3600, "day": 86400}[rate.group(2)] == period
+    assert properties["State"] == "ENABLED"
+    (target,) = properties["Targets"]
+    sweeper_id = function_logical_id(stack, "sweeper")
+    assert target["Arn"] == {"Fn::GetAtt": [sweeper_id, "Arn"]}
+    # A run waits at most one period; a failed one is not retried: the next run makes it up.
+    assert target["RetryPolicy"]["MaximumEventAgeInSeconds"] == period
+    (invoke_config,) = stack.resources("AWS::Lambda::EventInvokeConfig").values()
+    assert invoke_config["Properties"]["FunctionName"] == {"Ref": sweeper_id}
+    assert invoke_config["Properties"]["MaximumRetryAttempts"] == 0
+    # Each run ends before the next one starts.
+    assert _timeouts(stack)["sweeper"] == min(period, 900)
+    # Only this rule may invoke it, and nothing invokes the rule's target but EventBridge.
+    (rule_id,) = stack.resources("AWS::Events::Rule")
+    permissions = [
+        permission["Properties"]
+        for permission in stack.resources("AWS::Lambda::Permission").values()
+        if permission["Properties"]["FunctionName"] == {"Fn::GetAtt": [sweeper_id, "Arn"]}
+    ]
+    assert permissions == [
+        {
+            "Action": "lambda:InvokeFunction",
+            "FunctionName": {"Fn::GetAtt": [sweeper_id, "Arn"]},
+            "Principal": "events.amazonaws.com",
+            "SourceArn": {"Fn::GetAtt": [rule_id, "Arn"]},
+        }
+    ]
 
 
 def test_powertools_environment(stack: Synthesized) -> None:
@@ -372,7 +439,7 @@ def test_powertools_environment(stack: Synthesized) -> None:
         assert env["POWERTOOLS_METRICS_NAMESPACE"] == stack.config.metrics_namespace
         assert env["POWERTOOLS_LOG_LEVEL"] == stack.config.log_level
         assert "JWT_HS256_SECRET" not in env  # local development only
-    assert len(services) == 6
+    assert len(services) == len(FUNCTION_NAMES)
 
 
 def test_token_settings_follow_the_identity_provider(default: Synthesized, custom: Synthesized) -> None:
@@ -413,10 +480,7 @@ def test_user_pool_is_admin_only_with_mfa_and_a_group_per_role(default: Synthesi
     default.template.has_resource_properties(
         "AWS::Cognito::UserPoolClient", {"GenerateSecret": False, "AllowedOAuthFlowsUserPoolClient": False}
     )
-    groups = [
-        group["Properties"]["GroupName"]
-        for group in default.resources("AWS::Cognito::UserPoolGroup").values()
-    ]
+    groups = [group["Properties"]["GroupName"] for group in default.resources("AWS::Cognito::UserPoolGroup").values()]
     assert groups == ["admin"]
 
 
@@ -424,61 +488,44 @@ def test_user_pool_is_admin_only_with_mfa_and_a_group_per_role(default: Synthesi
 
 _XRAY = ["xray:PutTelemetryRecords", "xray:PutTraceSegments"]
 _LOGS = ["logs:CreateLogStream", "logs:PutLogEvents"]
-_TABLE_ACTIONS = {
-    "authorizer": [],
-    "connect": ["dynamodb:PutItem", "dynamodb:UpdateItem"],
-    "disconnect": ["dynamodb:DeleteItem", "dynamodb:Query", "dynamodb:UpdateItem"],
-    "message": [
-        "dynamodb:BatchGetItem",
-        "dynamodb:ConditionCheckItem",
-        "dynamodb:DeleteItem",
-        "dynamodb:GetItem",
-        "dynamodb:PutItem",
-        "dynamodb:Query",
-        "dynamodb:UpdateItem",
-    ],
-    "rest_api": [
-        "dynamodb:BatchGetItem",
-        "dynamodb:DeleteItem",
-        "dynamodb:GetItem",
-        "dynamodb:PutItem",
-        "dynamodb:Query",
-        "dynamodb:UpdateItem",
-    ],
-    "rest_authorizer": [],
-}
-_SENDS_TO_CONNECTIONS = {"message", "rest_api"}
 
 
 def test_each_function_has_exactly_the_permissions_its_code_uses(stack: Synthesized) -> None:
+    """The grants of infra/permissions.py (which test_permissions_match_code.py derives
+    from each function's code paths), and nothing else, on each function's own role."""
     table_id = next(iter(stack.resources("AWS::DynamoDB::Table")))
     api_id = next(iter(stack.resources("AWS::ApiGatewayV2::Api")))
-    for name, (_, function) in functions_by_name(stack).items():
+    for found, (_, function) in functions_by_name(stack).items():
+        name = cast(FunctionName, found)
         log_group_id = function["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]
         expected: list[tuple[list[str], Any]] = [
             (_LOGS, {"Fn::GetAtt": [log_group_id, "Arn"]}),
             (_XRAY, "*"),
         ]
-        if _TABLE_ACTIONS[name]:
-            expected.append((_TABLE_ACTIONS[name], {"Fn::GetAtt": [table_id, "Arn"]}))
-        if name in _SENDS_TO_CONNECTIONS:
-            connections = {
-                "Fn::Join": [
-                    "",
-                    [
-                        "arn:",
-                        {"Ref": "AWS::Partition"},
-                        ":execute-api:",
-                        {"Ref": "AWS::Region"},
-                        ":",
-                        {"Ref": "AWS::AccountId"},
-                        ":",
-                        {"Ref": api_id},
-                        f"/{stack.config.stage_name}/POST/@connections/*",
-                    ],
-                ]
-            }
-            expected.append((["execute-api:ManageConnections"], connections))
+        if TABLE_ACTIONS[name]:
+            expected.append((sorted(TABLE_ACTIONS[name]), {"Fn::GetAtt": [table_id, "Arn"]}))
+        methods = MANAGEMENT_API_METHODS[name]
+        if methods:
+            connections = [
+                {
+                    "Fn::Join": [
+                        "",
+                        [
+                            "arn:",
+                            {"Ref": "AWS::Partition"},
+                            ":execute-api:",
+                            {"Ref": "AWS::Region"},
+                            ":",
+                            {"Ref": "AWS::AccountId"},
+                            ":",
+                            {"Ref": api_id},
+                            f"/{stack.config.stage_name}/{method}/@connections/*",
+                        ],
+                    ]
+                }
+                for method in methods
+            ]
+            expected.append((["execute-api:ManageConnections"], connections[0] if len(methods) == 1 else connections))
 
         statements = role_statements(stack, name)
         assert all(statement["Effect"] == "Allow" for statement in statements)
@@ -514,6 +561,7 @@ def test_alarms(stack: Synthesized) -> None:
         "delivery-failures",
         "dynamodb-throttles",
     }
+    assert "sweeper-errors" in alarms  # a scheduled sweep that fails is noticed
     for name in functions:
         assert alarms[f"{name}-errors"]["MetricName"] == "Errors"
         assert alarms[f"{name}-throttles"]["MetricName"] == "Throttles"
@@ -535,9 +583,7 @@ def test_delivery_failures_alarm_sums_what_every_publisher_emits(stack: Synthesi
             "Namespace": stack.config.metrics_namespace,
             "MetricName": "DeliveryFailures",
             # The dimension Powertools adds: the emitting function's POWERTOOLS_SERVICE_NAME.
-            "Dimensions": [
-                {"Name": "service", "Value": environment(stack, function)["POWERTOOLS_SERVICE_NAME"]}
-            ],
+            "Dimensions": [{"Name": "service", "Value": environment(stack, function)["POWERTOOLS_SERVICE_NAME"]}],
         }
     assert alarm["Threshold"] == 1
     assert alarm["TreatMissingData"] == "notBreaching"
@@ -564,14 +610,14 @@ def test_dashboard_graphs_the_hub_metrics_per_service(stack: Synthesized) -> Non
             if line[0] == namespace and line[2] == "service"
         }
 
-    services = {
-        name: environment(stack, name)["POWERTOOLS_SERVICE_NAME"] for name in functions_by_name(stack)
-    }
+    services = {name: environment(stack, name)["POWERTOOLS_SERVICE_NAME"] for name in functions_by_name(stack)}
     publishers = {services["message"], services["rest_api"]}
-    assert graphed("Connections opened / closed") == {
+    assert graphed("Connections opened / closed / expired") == {
         ("ConnectionsOpened", services["connect"], "Sum"),
         ("ConnectionsClosed", services["disconnect"], "Sum"),
+        ("ConnectionsExpired", services["sweeper"], "Sum"),
     }
+    assert graphed("Messages replayed (resumes)") == {("MessagesReplayed", services["message"], "Sum")}
     for title, metric in [
         ("Messages published", "MessagesPublished"),
         ("Deliveries", "Deliveries"),
@@ -582,9 +628,7 @@ def test_dashboard_graphs_the_hub_metrics_per_service(stack: Synthesized) -> Non
     assert graphed("Fan-out duration (ms)") == {
         ("FanoutDuration", service, statistic) for service in publishers for statistic in ("p50", "p99")
     }
-    assert {"WebSocket traffic", "REST requests", "REST latency", "DynamoDB throttling", "Alarms"} <= set(
-        widgets
-    )
+    assert {"WebSocket traffic", "REST requests", "REST latency", "DynamoDB throttling", "Alarms"} <= set(widgets)
 
 
 def test_alarm_emails_go_through_an_encrypted_topic(default: Synthesized, custom: Synthesized) -> None:

@@ -58,9 +58,7 @@ def authorizer_event(connection_id: str, token: str | None) -> dict[str, Any]:
     }
 
 
-def connect_event(
-    connection_id: str, authorizer_context: dict[str, Any], principal_id: str
-) -> dict[str, Any]:
+def connect_event(connection_id: str, authorizer_context: dict[str, Any], principal_id: str) -> dict[str, Any]:
     context = _context(connection_id, "$connect", "CONNECT")
     context["authorizer"] = {**authorizer_context, "principalId": principal_id, "integrationLatency": 12}
     return {

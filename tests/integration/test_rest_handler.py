@@ -16,9 +16,7 @@ ADMIN = mint_token("svc-billing", ["admin"])
 DOCS_OPENAPI = Path(__file__).resolve().parents[2] / "docs" / "openapi.json"
 
 
-def call(
-    invoke: Invoke, method: str, path: str, body: object = None, token: str | None = ADMIN
-) -> tuple[int, dict]:
+def call(invoke: Invoke, method: str, path: str, body: object = None, token: str | None = ADMIN) -> tuple[int, dict]:
     response = invoke("rest_api", rest_event(method, BASE + path, body, token))
     return response["statusCode"], json.loads(response["body"])
 
@@ -160,3 +158,79 @@ def test_cors_headers_for_configured_origins(invoke: Invoke, monkeypatch: pytest
     assert "Access-Control-Allow-Origin" not in cors.to_dict("https://evil.example.com")
     monkeypatch.delenv("CORS_ALLOW_ORIGINS")
     assert _cors() is None
+
+
+def call_with(invoke: Invoke, path: str, body: object, key: str) -> tuple[int, dict]:
+    event = rest_event("POST", BASE + path, body, ADMIN)
+    event["headers"]["Idempotency-Key"] = key
+    response = invoke("rest_api", event)
+    return response["statusCode"], json.loads(response["body"])
+
+
+def test_idempotency_key_returns_the_first_answer_and_delivers_once(invoke: Invoke, replies: FakeSender) -> None:
+    dashboard(invoke, "c1", "alerts")
+    first = call_with(invoke, "/alert", {"title": "t", "message": "m"}, "retry-1")
+    assert first[0] == 200
+    assert call_with(invoke, "/alert", {"title": "t", "message": "m"}, "retry-1") == first
+    envelopes = [json.loads(f) for f in replies.sent["c1"] if b'"Alert"' in f]
+    assert len(envelopes) == 1
+    status, body = call_with(invoke, "/alert", {"title": "t", "message": "changed"}, "retry-1")
+    assert (status, body["code"]) == (409, "IdempotencyConflict")
+    assert call_with(invoke, "/alert", {"title": "t", "message": "m"}, "retry-2")[1]["seq"] == 2
+
+
+def test_batch_publish_answers_one_result_per_event(invoke: Invoke, replies: FakeSender) -> None:
+    dashboard(invoke, "c1", "alerts")
+    events = [
+        {"group": "alerts", "type": "Alert", "data": {"title": "a", "message": "1"}},
+        {"group": "alerts", "type": "Alert", "data": {"title": "b"}},
+        {"userId": "alice", "type": "TestMessage", "data": {"message": "direct"}},
+    ]
+    status, body = call(invoke, "POST", "/publish", {"events": events})
+    assert status == 200
+    assert [r["status"] for r in body["results"]] == [200, 422, 200]
+    assert body["results"][1]["errors"][0]["loc"][:2] == ["data", "message"]
+    assert body["results"][2]["userId"] == "alice"
+    assert [json.loads(f).get("type") for f in replies.sent["c1"]][-2:] == ["Alert", "TestMessage"]
+    status, body = call(invoke, "POST", "/publish", {"events": [{}] * 101})
+    assert status == 422
+
+
+def test_publish_to_a_user(invoke: Invoke, replies: FakeSender) -> None:
+    dashboard(invoke, "tab1")
+    dashboard(invoke, "tab2")
+    status, body = call(
+        invoke, "POST", "/publish", {"userId": "alice", "type": "TestMessage", "data": {"message": "hi"}}
+    )
+    assert status == 200
+    assert (body["userId"], body["recipients"], body["delivered"]) == ("alice", 2, 2)
+    assert "group" not in body
+
+
+def test_presence_and_history_routes(invoke: Invoke) -> None:
+    dashboard(invoke, "c1", "alerts")
+    for i in range(3):
+        call(invoke, "POST", "/alert", {"title": "t", "message": str(i)})
+    status, body = call(invoke, "GET", "/groups/alerts")
+    assert status == 200
+    assert {k: body[k] for k in ("group", "connections", "users", "lastSeq")} == {
+        "group": "alerts",
+        "connections": 1,
+        "users": 1,
+        "lastSeq": 3,
+    }
+    status, body = call(invoke, "GET", "/groups")
+    assert [g["group"] for g in body["groups"]] == ["admins", "user-activity", "analytics", "alerts"]
+    event = rest_event("GET", f"{BASE}/groups/alerts/history", None, ADMIN)
+    event["queryStringParameters"] = {"after": "1", "limit": "1"}
+    event["multiValueQueryStringParameters"] = {"after": ["1"], "limit": ["1"]}
+    page = json.loads(invoke("rest_api", event)["body"])
+    assert ([item["seq"] for item in page["items"]], page["next"]) == ([2], 2)
+    event["queryStringParameters"], event["multiValueQueryStringParameters"] = (
+        {"after": "2"},
+        {"after": ["2"]},
+    )
+    page = json.loads(invoke("rest_api", event)["body"])
+    assert ([item["seq"] for item in page["items"]], page["next"]) == ([3], None)
+    assert call(invoke, "GET", "/groups/nope")[0] == 404
+    assert call(invoke, "GET", "/groups/nope/history")[0] == 404

@@ -16,9 +16,7 @@ from tests.integration.events import (
 )
 
 
-def connect(
-    invoke: Invoke, connection_id: str, roles: tuple[str, ...] = ("admin",), user: str = "alice"
-) -> None:
+def connect(invoke: Invoke, connection_id: str, roles: tuple[str, ...] = ("admin",), user: str = "alice") -> None:
     policy = invoke("authorizer", authorizer_event(connection_id, mint_token(user, roles)))
     assert policy["policyDocument"]["Statement"][0]["Effect"] == "Allow"
     assert invoke("connect", connect_event(connection_id, policy["context"], policy["principalId"])) == {
@@ -31,9 +29,7 @@ def last_reply(replies: FakeSender, connection_id: str) -> dict:
 
 
 def send(invoke: Invoke, replies: FakeSender, connection_id: str, frame: dict | str) -> dict:
-    event = (
-        action_event(connection_id, frame) if isinstance(frame, dict) else message_event(connection_id, frame)
-    )
+    event = action_event(connection_id, frame) if isinstance(frame, dict) else message_event(connection_id, frame)
     assert invoke("message", event) == {"statusCode": 200}
     return last_reply(replies, connection_id)
 
@@ -60,12 +56,15 @@ class TestAuthorizer:
 def test_connect_subscribe_publish_disconnect(invoke: Invoke, replies: FakeSender) -> None:
     connect(invoke, "c1")
     connect(invoke, "c2", user="bob")
-    assert send(invoke, replies, "c1", {"action": "subscribe", "group": "alerts", "requestId": "r1"}) == {
+    subscribed = send(invoke, replies, "c1", {"action": "subscribe", "group": "alerts", "requestId": "r1"})
+    assert subscribed == {
         "type": "Subscribed",
         "group": "alerts",
         "seq": 0,
+        "epoch": subscribed["epoch"],
         "requestId": "r1",
     }
+    assert subscribed["epoch"]
     published = send(
         invoke,
         replies,
@@ -152,9 +151,7 @@ def test_bad_input_gets_an_error_frame(
         assert reply["requestId"] == frame["requestId"]
 
 
-def test_publish_over_the_socket_requires_the_admin_role(
-    invoke: Invoke, replies: FakeSender, monkeypatch
-) -> None:
+def test_publish_over_the_socket_requires_the_admin_role(invoke: Invoke, replies: FakeSender, monkeypatch) -> None:
     monkeypatch.setenv("CONNECT_ROLE", "viewer")
     monkeypatch.setenv("GROUP_ROLES", json.dumps({"admins": "viewer", "alerts": "viewer"}))
     connect(invoke, "c1", roles=("viewer",))
@@ -199,3 +196,32 @@ class TestRestAuthorizer:
     def test_unauthorized_without_a_valid_bearer_token(self, invoke: Invoke, header: str) -> None:
         with pytest.raises(Exception, match=r"^Unauthorized$"):
             invoke("rest_authorizer", self.event(header))
+
+
+def test_resume_presence_and_idempotent_publish_over_the_socket(invoke: Invoke, replies: FakeSender) -> None:
+    connect(invoke, "c1")
+    epoch = send(invoke, replies, "c1", {"action": "subscribe", "group": "alerts"})["epoch"]
+    publish = {"action": "publish", "group": "alerts", "type": "TestMessage", "data": {"message": "m"}}
+    for key in ("k1", "k2", "k1"):  # the second k1 is a retry: delivered once
+        assert send(invoke, replies, "c1", {**publish, "idempotencyKey": key})["type"] == "Published"
+    invoke("disconnect", disconnect_event("c1"))
+    connect(invoke, "c2")
+    reply = send(invoke, replies, "c2", {"action": "getPresence", "group": "alerts", "requestId": "p"})
+    assert reply["data"] == {
+        "group": "alerts",
+        "connections": 0,
+        "users": 0,
+        "lastSeq": 2,
+        "epoch": epoch,
+        "userIds": [],
+    }
+    invoke("message", action_event("c2", {"action": "subscribe", "group": "alerts", "since": 1, "epoch": epoch}))
+    frames = [json.loads(f) for f in replies.sent["c2"]][-2:]
+    assert frames[0] == {"type": "Subscribed", "group": "alerts", "seq": 2, "epoch": epoch, "recovered": True}
+    assert (frames[1]["type"], frames[1]["seq"]) == ("TestMessage", 2)
+    conflict = send(invoke, replies, "c2", {**publish, "data": {"message": "other"}, "idempotencyKey": "k1"})
+    assert (conflict["type"], conflict["code"]) == ("Error", "IdempotencyConflict")
+
+
+def test_the_sweeper_function_runs_with_its_environment(invoke: Invoke) -> None:
+    assert invoke("sweeper", {"source": "aws.events", "detail-type": "Scheduled Event"}) == {"removed": 0}

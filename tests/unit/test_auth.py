@@ -45,9 +45,7 @@ def test_a_valid_local_token_gives_the_identity(verifier: TokenVerifier) -> None
             "",
             "none",
         ),
-        jwt.encode(
-            {"iss": LOCAL_ISSUER, "aud": LOCAL_AUDIENCE, "exp": time.time() + 60}, LOCAL_DEV_SIGNING_SECRET
-        ),
+        jwt.encode({"iss": LOCAL_ISSUER, "aud": LOCAL_AUDIENCE, "exp": time.time() + 60}, LOCAL_DEV_SIGNING_SECRET),
     ],
     ids=[
         "missing",
@@ -79,9 +77,7 @@ def test_require_distinguishes_forbidden_from_unauthorized(verifier: TokenVerifi
     assert verifier.require(mint_token("bob", ["admin"]), "admin").user_id == "bob"
 
 
-@pytest.mark.parametrize(
-    ("claim", "expected"), [("admin ops", {"admin", "ops"}), ("admin,ops", {"admin", "ops"})]
-)
+@pytest.mark.parametrize(("claim", "expected"), [("admin ops", {"admin", "ops"}), ("admin,ops", {"admin", "ops"})])
 def test_roles_may_be_a_delimited_string(auth_settings: AuthSettings, claim: str, expected: set[str]) -> None:
     settings = auth_settings.model_copy(update={"roles_claim": "cognito:groups"})
     token = mint_token("alice", [], extra_claims={"cognito:groups": claim})
@@ -111,9 +107,7 @@ def test_bearer_header_parsing() -> None:
 
 def _jwk(key: object, kid: str) -> dict:
     public = key.public_key()  # type: ignore[attr-defined]
-    algorithm = (
-        jwt.algorithms.RSAAlgorithm if isinstance(key, rsa.RSAPrivateKey) else jwt.algorithms.ECAlgorithm
-    )
+    algorithm = jwt.algorithms.RSAAlgorithm if isinstance(key, rsa.RSAPrivateKey) else jwt.algorithms.ECAlgorithm
     return {**json.loads(algorithm.to_jwk(public)), "kid": kid, "use": "sig"}
 
 
@@ -140,9 +134,7 @@ def jwks_url() -> Iterator[str]:
 @pytest.fixture
 def oidc_verifier(jwks_url: str) -> TokenVerifier:
     return TokenVerifier(
-        AuthSettings.from_env(
-            {"JWT_ISSUER": LOCAL_ISSUER, "JWT_AUDIENCE": LOCAL_AUDIENCE, "JWT_JWKS_URL": jwks_url}
-        )
+        AuthSettings.from_env({"JWT_ISSUER": LOCAL_ISSUER, "JWT_AUDIENCE": LOCAL_AUDIENCE, "JWT_JWKS_URL": jwks_url})
     )
 
 
@@ -189,9 +181,7 @@ def test_unknown_kid_is_unauthorized(oidc_verifier: TokenVerifier) -> None:
 
 def test_unreachable_jwks_is_unauthorized_not_a_crash() -> None:
     verifier = TokenVerifier(
-        AuthSettings.from_env(
-            {"JWT_ISSUER": "i", "JWT_AUDIENCE": "a", "JWT_JWKS_URL": "http://127.0.0.1:9/jwks.json"}
-        )
+        AuthSettings.from_env({"JWT_ISSUER": "i", "JWT_AUDIENCE": "a", "JWT_JWKS_URL": "http://127.0.0.1:9/jwks.json"})
     )
     token = jwt.encode(_claims(), RSA_KEY, algorithm="RS256", headers={"kid": "rsa-1"})
     with pytest.raises(Unauthorized):

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from realtime.adapters.dynamodb import DynamoRepository
-from realtime.domain.models import Connection, Envelope
+from realtime.domain.models import Connection, Envelope, GroupState
 from realtime.errors import ConnectionGone
 from tests.conftest import TABLE
 from tests.fakes import OneRequestAtATime
@@ -25,6 +25,24 @@ def connection(cid: str, user: str = "alice") -> Connection:
     )
 
 
+def join(repository: DynamoRepository, conn: Connection, group: str) -> bool | None:
+    return repository.join(conn, group, repository.group_state(group), replaying=False)
+
+
+def envelope(group: str, seq: int, epoch: str) -> Envelope:
+    return Envelope(type="Alert", group=group, id=f"m{seq}", seq=seq, epoch=epoch, ts="t", data={})
+
+
+def append(repository: DynamoRepository, group: str, history_limit: int = 1000) -> Envelope:
+    return repository.append(
+        group,
+        lambda seq, epoch: envelope(group, seq, epoch),
+        history_ttl=3600,
+        history_limit=history_limit,
+        now=NOW,
+    )
+
+
 def counts(repository: DynamoRepository) -> tuple[int, dict[str, int]]:
     result = repository.counts(GROUPS)
     return result.connections, {g: n for g, n in result.groups.items() if n}
@@ -39,8 +57,8 @@ def test_connection_round_trips(repository: DynamoRepository) -> None:
 def test_counts_stay_exact_through_churn(repository: DynamoRepository) -> None:
     repository.add_connection(connection("c1"), ["admins"])
     repository.add_connection(connection("c2", "bob"), ["admins"])
-    assert repository.subscribe(connection("c1"), "alerts") is True
-    assert repository.subscribe(connection("c1"), "alerts") is False  # already a member
+    assert join(repository, connection("c1"), "alerts") is True
+    assert join(repository, connection("c1"), "alerts") is False  # already a member
     assert counts(repository) == (2, {"admins": 2, "alerts": 1})
 
     assert repository.unsubscribe("c1", "alerts") is True
@@ -56,7 +74,7 @@ def test_counts_stay_exact_through_churn(repository: DynamoRepository) -> None:
 def test_removal_takes_every_membership(repository: DynamoRepository) -> None:
     repository.add_connection(connection("c1"), ["admins"])
     for group in ("alerts", "analytics"):
-        repository.subscribe(connection("c1"), group)
+        join(repository, connection("c1"), group)
     assert sorted(repository.remove_connection("c1") or []) == ["admins", "alerts", "analytics"]
     assert counts(repository) == (0, {})
     assert all(list(repository.member_pages(group)) in ([], [[]]) for group in GROUPS)
@@ -66,7 +84,7 @@ def test_subscribe_after_disconnect_raises_gone(repository: DynamoRepository) ->
     repository.add_connection(connection("c1"), [])
     repository.remove_connection("c1")
     with pytest.raises(ConnectionGone):
-        repository.subscribe(connection("c1"), "alerts")
+        join(repository, connection("c1"), "alerts")
     assert counts(repository) == (0, {})
 
 
@@ -76,17 +94,15 @@ def test_members_are_read_page_by_page(dynamodb_table: object) -> None:
         repository.add_connection(connection(f"c{i}"), ["admins"])
     pages = list(repository.member_pages("admins"))
     assert len(pages) >= 3
-    assert sorted(cid for page in pages for cid in page) == sorted(f"c{i}" for i in range(8))
+    assert sorted(m.connection_id for page in pages for m in page) == sorted(f"c{i}" for i in range(8))
 
 
 def test_concurrent_disconnects_decrement_once(dynamodb_table: object) -> None:
     repository = DynamoRepository(OneRequestAtATime(dynamodb_table), TABLE)
     repository.add_connection(connection("c1"), ["admins"])
-    repository.subscribe(connection("c1"), "alerts")
+    join(repository, connection("c1"), "alerts")
     results: list[object] = []
-    threads = [
-        threading.Thread(target=lambda: results.append(repository.remove_connection("c1"))) for _ in range(4)
-    ]
+    threads = [threading.Thread(target=lambda: results.append(repository.remove_connection("c1"))) for _ in range(4)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -96,10 +112,18 @@ def test_concurrent_disconnects_decrement_once(dynamodb_table: object) -> None:
 
 
 def test_seq_starts_at_one_and_is_per_group(repository: DynamoRepository) -> None:
-    assert repository.last_seq("alerts") == 0
-    assert [repository.next_seq("alerts") for _ in range(3)] == [1, 2, 3]
-    assert repository.next_seq("admins") == 1
-    assert repository.last_seq("alerts") == 3
+    assert repository.group_state("alerts").seq == 0
+    assert [append(repository, "alerts").seq for _ in range(3)] == [1, 2, 3]
+    assert append(repository, "admins").seq == 1
+    assert repository.group_state("alerts").seq == 3
+
+
+def test_the_epoch_is_stable_and_per_group(repository: DynamoRepository) -> None:
+    epoch = repository.group_state("alerts").epoch
+    append(repository, "alerts")
+    assert repository.group_state("alerts").epoch == epoch
+    assert append(repository, "alerts").epoch == epoch
+    assert repository.group_state("admins").epoch != epoch
 
 
 def test_concurrent_publishers_get_gap_free_unique_seqs(dynamodb_table: object) -> None:
@@ -107,26 +131,85 @@ def test_concurrent_publishers_get_gap_free_unique_seqs(dynamodb_table: object) 
     seqs: list[int] = []
     lock = threading.Lock()
 
-    def allocate() -> None:
-        for _ in range(25):
-            seq = repository.next_seq("analytics")
+    def publish() -> None:
+        for _ in range(10):
+            seq = append(repository, "analytics").seq
             with lock:
                 seqs.append(seq)
 
-    threads = [threading.Thread(target=allocate) for _ in range(8)]
+    threads = [threading.Thread(target=publish) for _ in range(6)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    assert sorted(seqs) == list(range(1, 201))
+    assert sorted(seqs) == list(range(1, 61))
+    stored, more = repository.history("analytics", 0, 100, NOW)
+    assert [e.seq for e in stored] == list(range(1, 61))  # every seq has its message: no gap
+    assert not more
+
+
+def test_history_pages_and_keeps_at_most_the_limit(repository: DynamoRepository) -> None:
+    for _ in range(7):
+        append(repository, "alerts", history_limit=5)
+    items, more = repository.history("alerts", 0, 3, NOW)
+    assert ([e.seq for e in items], more) == ([3, 4, 5], True)
+    items, more = repository.history("alerts", 5, 3, NOW)
+    assert ([e.seq for e in items], more) == ([6, 7], False)
+
+
+def test_expired_history_is_hidden(repository: DynamoRepository) -> None:
+    append(repository, "alerts")
+    assert repository.history("alerts", 0, 10, NOW + timedelta(hours=2)) == ([], False)
+
+
+def test_join_refuses_a_stale_group_state(repository: DynamoRepository) -> None:
+    repository.add_connection(connection("c1"), [])
+    stale = repository.group_state("alerts")
+    append(repository, "alerts")
+    assert repository.join(connection("c1"), "alerts", stale, replaying=False) is None
+    assert counts(repository) == (1, {})
+
+
+def test_a_replaying_member_is_skipped_until_it_goes_live(repository: DynamoRepository) -> None:
+    repository.add_connection(connection("c1"), [])
+    append(repository, "alerts")
+    assert repository.join(
+        connection("c1"),
+        "alerts",
+        GroupState(seq=1, epoch=repository.group_state("alerts").epoch),
+        replaying=True,
+    )
+    [[member]] = list(repository.member_pages("alerts"))
+    assert member.replaying and not member.receives(2)
+    append(repository, "alerts")  # seq 2 arrives during the replay
+    assert repository.go_live("c1", "alerts", 1) is False  # seq 2 must be replayed first
+    assert repository.go_live("c1", "alerts", 2) is True
+    [[member]] = list(repository.member_pages("alerts"))
+    assert (member.replaying, member.receives(2), member.receives(3)) == (False, False, True)
+
+
+def test_expired_connections_are_found_by_the_sweep_index(repository: DynamoRepository) -> None:
+    repository.add_connection(connection("old"), ["admins"])
+    fresh = connection("fresh").model_copy(update={"expires_at": NOW + timedelta(hours=5)})
+    repository.add_connection(fresh, ["admins"])
+    assert list(repository.expired_connections(NOW + timedelta(hours=3))) == ["old"]
+    assert list(repository.expired_connections(NOW + timedelta(hours=3))) == []  # the cursor moved on
+    repository.remove_connection("old")
+    assert list(repository.expired_connections(NOW + timedelta(hours=6))) == ["fresh"]
+
+
+def test_user_connections_are_indexed(repository: DynamoRepository) -> None:
+    repository.add_connection(connection("t1"), [])
+    repository.add_connection(connection("t2"), [])
+    repository.add_connection(connection("b1", "bob"), [])
+    assert sorted(c for page in repository.user_connection_pages("alice") for c in page) == ["t1", "t2"]
+    repository.remove_connection("t1")
+    assert [c for page in repository.user_connection_pages("alice") for c in page] == ["t2"]
 
 
 def test_latest_never_goes_back_to_an_older_seq(repository: DynamoRepository) -> None:
-    def envelope(seq: int) -> Envelope:
-        return Envelope(type="Alert", group="alerts", id=f"m{seq}", seq=seq, ts="t", data={})
-
-    repository.save_latest(envelope(2))
-    repository.save_latest(envelope(1))  # a slower publisher finishing late
+    repository.save_latest(envelope("alerts", 2, "e"))
+    repository.save_latest(envelope("alerts", 1, "e"))  # a slower publisher finishing late
     assert repository.latest()["Alert"].seq == 2
-    repository.save_latest(envelope(3))
+    repository.save_latest(envelope("alerts", 3, "e"))
     assert repository.latest()["Alert"].seq == 3

@@ -23,6 +23,8 @@ DEFAULT_GROUP_ROLES: dict[str, str] = {
 
 # API Gateway's WebSocket message limit; the envelope we deliver must fit in it.
 MAX_MESSAGE_BYTES = 128 * 1024
+# DynamoDB transactions hold 100 items; removing a connection touches 4 per group + 4.
+MAX_GROUPS = 24
 # API Gateway closes every WebSocket after 2 hours; connection data lives a little longer.
 DEFAULT_CONNECTION_TTL_SECONDS = 2 * 3600 + 300
 
@@ -66,18 +68,19 @@ class HubSettings(_EnvModel):
     table_name: str = Field(alias="TABLE_NAME", min_length=3)
     # Base URL of the @connections Management API: https://{api}.execute-api.{region}.amazonaws.com/{stage}
     callback_url: AnyHttpUrl = Field(alias="WEBSOCKET_CALLBACK_URL")
-    group_roles: dict[str, str] = Field(
-        default_factory=lambda: dict(DEFAULT_GROUP_ROLES), alias="GROUP_ROLES"
-    )
+    group_roles: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_GROUP_ROLES), alias="GROUP_ROLES")
     auto_join_group: str = Field(default="admins", alias="AUTO_JOIN_GROUP")
     # Checked by the authorizer, and again on $connect (defence in depth).
     connect_role: str = Field(default="admin", alias="CONNECT_ROLE", min_length=1)
     publish_role: str = Field(default="admin", alias="PUBLISH_ROLE", min_length=1)
     fanout_concurrency: int = Field(default=16, alias="FANOUT_CONCURRENCY", ge=1, le=128)
     send_max_attempts: int = Field(default=5, alias="SEND_MAX_ATTEMPTS", ge=1, le=10)
-    connection_ttl_seconds: int = Field(
-        default=DEFAULT_CONNECTION_TTL_SECONDS, alias="CONNECTION_TTL_SECONDS", ge=60
-    )
+    connection_ttl_seconds: int = Field(default=DEFAULT_CONNECTION_TTL_SECONDS, alias="CONNECTION_TTL_SECONDS", ge=60)
+    history_ttl_seconds: int = Field(default=3600, alias="HISTORY_TTL_SECONDS", ge=60, le=7 * 86400)
+    history_max_messages: int = Field(default=1000, alias="HISTORY_MAX_MESSAGES", ge=1, le=100_000)
+    replay_max_messages: int = Field(default=1000, alias="REPLAY_MAX_MESSAGES", ge=0, le=10_000)
+    # A replay must finish well inside API Gateway's 29 s integration timeout.
+    replay_budget_seconds: float = Field(default=20.0, alias="REPLAY_BUDGET_SECONDS", gt=0, le=25)
 
     @field_validator("group_roles", mode="before")
     @classmethod
@@ -89,6 +92,8 @@ class HubSettings(_EnvModel):
     def _valid_group_names(cls, value: dict[str, str]) -> dict[str, str]:
         if not value:
             raise ValueError("at least one group is required")
+        if len(value) > MAX_GROUPS:
+            raise ValueError(f"at most {MAX_GROUPS} groups (a disconnect leaves all of them in one transaction)")
         for name in value:
             if not name or len(name) > 64 or not all(c.isalnum() or c in "-_." for c in name):
                 raise ValueError(f"invalid group name {name!r}: use 1-64 letters, digits, '-', '_' or '.'")

@@ -43,6 +43,20 @@ class PayloadTooLarge(RealtimeError):
     http_status = 413
 
 
+class RecoveryFailed(RealtimeError):
+    """A resume replay could not complete; the client must reload its state."""
+
+    code = "RecoveryFailed"
+    http_status = 409
+
+
+class Conflict(RealtimeError):
+    """An Idempotency-Key reused with a different request, or still in progress."""
+
+    code = "IdempotencyConflict"
+    http_status = 409
+
+
 class Unauthorized(RealtimeError):
     """No token, or a token that fails verification."""
 

@@ -15,6 +15,8 @@ from realtime.errors import InvalidMessage, UnknownAction, ValidationFailed, err
 
 RequestId = Annotated[str, Field(min_length=1, max_length=128)]
 GroupName = Annotated[str, Field(min_length=1, max_length=64)]
+UserId = Annotated[str, Field(min_length=1, max_length=256)]
+IdempotencyKey = Annotated[str, Field(min_length=1, max_length=256)]
 
 
 class _Action(BaseModel):
@@ -26,6 +28,9 @@ class _Action(BaseModel):
 class Subscribe(_Action):
     action: Literal["subscribe"]
     group: GroupName
+    # Resume: the last seq received and the epoch it came with (from an envelope or Subscribed).
+    since: Annotated[int, Field(ge=0)] | None = None
+    epoch: Annotated[str, Field(min_length=1, max_length=64)] | None = None
 
 
 class Unsubscribe(_Action):
@@ -43,9 +48,16 @@ class GetConnectionCount(_Action):
 
 class Publish(_Action):
     action: Literal["publish"]
-    group: GroupName
+    group: GroupName | None = None
+    user_id: UserId | None = Field(default=None, alias="userId")
     type: Annotated[str, Field(min_length=1, max_length=64)]
     data: dict[str, Any]
+    idempotency_key: IdempotencyKey | None = Field(default=None, alias="idempotencyKey")
+
+
+class GetPresence(_Action):
+    action: Literal["getPresence"]
+    group: GroupName
 
 
 class Ping(_Action):
@@ -53,10 +65,18 @@ class Ping(_Action):
 
 
 ClientAction = Annotated[
-    Subscribe | Unsubscribe | GetPlatformStats | GetConnectionCount | Publish | Ping,
+    Subscribe | Unsubscribe | GetPlatformStats | GetConnectionCount | GetPresence | Publish | Ping,
     Field(discriminator="action"),
 ]
-ACTIONS = ("subscribe", "unsubscribe", "getPlatformStats", "getConnectionCount", "publish", "ping")
+ACTIONS = (
+    "subscribe",
+    "unsubscribe",
+    "getPlatformStats",
+    "getConnectionCount",
+    "getPresence",
+    "publish",
+    "ping",
+)
 _adapter: TypeAdapter[ClientAction] = TypeAdapter(ClientAction)
 
 

@@ -135,9 +135,7 @@ def validate_event_data(event_type: str, data: Any) -> dict[str, Any]:
     try:
         return normalise(model.model_validate(data))
     except ValidationError as exc:
-        raise ValidationFailed(
-            f"invalid data for {event_type}", details=error_details(exc, prefix=("data",))
-        ) from exc
+        raise ValidationFailed(f"invalid data for {event_type}", details=error_details(exc, prefix=("data",))) from exc
 
 
 def normalise(data: EventData) -> dict[str, Any]:

@@ -26,9 +26,7 @@ class Outcome(Enum):
     FAILED = "failed"
 
 
-def send_with_retry(
-    sender: Sender, clock: Clock, connection_id: str, payload: bytes, max_attempts: int
-) -> Outcome:
+def send_with_retry(sender: Sender, clock: Clock, connection_id: str, payload: bytes, max_attempts: int) -> Outcome:
     for attempt in range(max_attempts):
         try:
             sender.send(connection_id, payload)

@@ -1,26 +1,76 @@
-"""The use cases of the real-time hub: connection lifecycle, subscriptions, publishing
-and statistics. Ports default to the real AWS adapters; tests pass fakes."""
+"""The use cases of the real-time hub: connection lifecycle, subscriptions with gap-free
+resume, publishing, presence and statistics. Ports default to the real AWS adapters;
+tests pass fakes."""
 
 from __future__ import annotations
 
 import json
 import time
 import uuid
+from collections.abc import Callable, Iterable
 from concurrent.futures import Executor, ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
 
+from pydantic import BaseModel, ValidationError
+
 from realtime.config import MAX_MESSAGE_BYTES, HubSettings
 from realtime.domain.events import validate_event_data
-from realtime.domain.fanout import fan_out
-from realtime.domain.models import Connection, Counts, Envelope, Identity, PublishResult, iso_utc
-from realtime.domain.ports import Clock, ConnectionRepository, Sender
-from realtime.errors import ConnectionGone, Forbidden, PayloadTooLarge, UnknownGroup
+from realtime.domain.fanout import Outcome, fan_out, send_with_retry
+from realtime.domain.models import (
+    Connection,
+    Counts,
+    Envelope,
+    Identity,
+    Presence,
+    PublishRequest,
+    PublishResult,
+    iso_utc,
+)
+from realtime.domain.ports import Clock, ConnectionRepository, Idempotency, Sender
+from realtime.errors import (
+    ConnectionGone,
+    Forbidden,
+    PayloadTooLarge,
+    RealtimeError,
+    RecoveryFailed,
+    UnknownGroup,
+    ValidationFailed,
+    error_details,
+)
 from realtime.observability import MetricUnit, logger, metrics, record_publish
 
 # Largest seq a JSON number holds exactly in every client; used to size an envelope
 # before its real seq is allocated, so an oversized publish never burns a seq.
 _WIDEST_SEQ = 2**53 - 1
+_WIDEST_EPOCH = "e" * 32
+REPLAY_PAGE = 100
+PRESENCE_USER_IDS_LIMIT = 100
+
+
+def user_stream(user_id: str) -> str:
+    """The sequence of messages targeted at one user (group names cannot contain ':')."""
+    return f"user:{user_id}"
+
+
+class Subscription(BaseModel):
+    group: str
+    seq: int
+    epoch: str
+    recovered: bool | None = None  # set when the client asked to resume
+
+    def reply(self) -> dict[str, Any]:
+        reply = {"type": "Subscribed", "group": self.group, "seq": self.seq, "epoch": self.epoch}
+        if self.recovered is not None:
+            reply["recovered"] = self.recovered
+        return reply
+
+
+def _error_result(error: RealtimeError) -> dict[str, Any]:
+    body: dict[str, Any] = {"status": error.http_status, "code": error.code, "message": error.message}
+    if error.details:
+        body["errors"] = error.details
+    return body
 
 
 class RealtimeHub:
@@ -32,6 +82,7 @@ class RealtimeHub:
         sender: Sender | None = None,
         clock: Clock | None = None,
         executor: Executor | None = None,
+        idempotency: Idempotency | None = None,
     ) -> None:
         from realtime import adapters  # deferred: tests that pass every port never build AWS clients
 
@@ -42,6 +93,16 @@ class RealtimeHub:
         self.executor = executor or ThreadPoolExecutor(
             max_workers=self.settings.fanout_concurrency, thread_name_prefix="fanout"
         )
+        self._idempotency = idempotency
+        self.lambda_context: Any = None  # the current invocation's, set by the handler
+
+    @property
+    def idempotency(self) -> Idempotency:
+        if self._idempotency is None:  # built on first use: most calls carry no key
+            from realtime import adapters
+
+            self._idempotency = adapters.idempotency_runner(self.settings)
+        return self._idempotency
 
     # -- connection lifecycle -------------------------------------------------------
 
@@ -70,42 +131,145 @@ class RealtimeHub:
     def connection(self, connection_id: str) -> Connection | None:
         return self.repository.get_connection(connection_id)
 
+    def sweep_expired(self) -> int:
+        """Remove connections past API Gateway's 2-hour limit whose $disconnect never came
+        (it is best-effort); counts follow. Returns how many were removed."""
+        removed = sum(
+            self.repository.remove_connection(connection_id) is not None
+            for connection_id in self.repository.expired_connections(self.clock.now())
+        )
+        if removed:
+            metrics.add_metric(name="ConnectionsExpired", unit=MetricUnit.Count, value=removed)
+            logger.info("expired connections removed", extra={"removed": removed})
+        return removed
+
     # -- subscriptions --------------------------------------------------------------
 
-    def subscribe(self, connection: Connection, group: str) -> int:
-        """Join `group`; return the group's last seq (0 if nothing was published yet)."""
+    def subscribe(
+        self, connection: Connection, group: str, *, since: int | None = None, epoch: str | None = None
+    ) -> Subscription:
+        """Join `group`. Without `since`, the client receives every message after the
+        returned seq. With `since` (and the epoch it saw), the membership starts in replay
+        mode when history still covers since+1…current: call `replay` next."""
         self._authorize_group(connection.identity, group)
-        self.repository.subscribe(connection, group)
-        return self.repository.last_seq(group)
+        while True:
+            state = self.repository.group_state(group)
+            recovering = since is not None and self._history_covers(group, since, epoch, state.seq, state.epoch)
+            joined = self.repository.join(connection, group, state, replaying=recovering)
+            if joined is None:
+                continue  # a message was published meanwhile: read the group again
+            recovered = (recovering and joined) if since is not None else None
+            return Subscription(group=group, seq=state.seq, epoch=state.epoch, recovered=recovered)
+
+    def replay(self, connection: Connection, group: str, since: int) -> None:
+        """Send every message after `since`, in order, then make the membership live. New
+        messages published during the replay are replayed too; the switch to live is
+        conditional on the group's seq, so no message is missed or sent twice."""
+        deadline = time.monotonic() + self.settings.replay_budget_seconds
+        cid, last = connection.connection_id, since
+        while True:
+            items, more = self.repository.history(group, last, REPLAY_PAGE, self.clock.now())
+            if items and items[0].seq != last + 1:
+                return self._abandon_replay(connection, group, f"history no longer holds seq {last + 1}")
+            for envelope in items:
+                outcome = send_with_retry(self.sender, self.clock, cid, envelope.to_json().encode(), 5)
+                if outcome is Outcome.GONE:
+                    self.repository.remove_connection(cid)
+                    return None
+                if outcome is Outcome.FAILED:
+                    return self._abandon_replay(connection, group, "a replayed message could not be delivered")
+                last = envelope.seq
+            if not more and self.repository.go_live(cid, group, last):
+                metrics.add_metric(name="MessagesReplayed", unit=MetricUnit.Count, value=last - since)
+                return None
+            if time.monotonic() > deadline:
+                return self._abandon_replay(connection, group, "the group publishes faster than it can be replayed")
+
+    def _abandon_replay(self, connection: Connection, group: str, why: str) -> None:
+        self.repository.unsubscribe(connection.connection_id, group)
+        logger.warning("replay abandoned", extra={"group": group, "reason": why})
+        error = RecoveryFailed(f"{why}; reload the state (getPlatformStats) and subscribe again")
+        self.reply(connection.connection_id, {"type": "Error", "code": error.code, "message": error.message})
+
+    def _history_covers(self, group: str, since: int, epoch: str | None, seq: int, current_epoch: str) -> bool:
+        if epoch != current_epoch or since < 0 or since > seq:
+            return False
+        if seq - since > self.settings.replay_max_messages:
+            return False
+        if since == seq:
+            return True
+        first, _ = self.repository.history(group, since, 1, self.clock.now())
+        return bool(first) and first[0].seq == since + 1
 
     def unsubscribe(self, connection: Connection, group: str) -> None:
         self._require_group(group)
         self.repository.unsubscribe(connection.connection_id, group)
 
+    def history(self, group: str, after: int, limit: int) -> tuple[list[Envelope], int | None]:
+        """A page of the group's history and the `after` of the next page (None at the end)."""
+        self._require_group(group)
+        items, more = self.repository.history(group, after, limit, self.clock.now())
+        return items, (items[-1].seq if more and items else None)
+
     # -- publishing -----------------------------------------------------------------
 
-    def publish(self, identity: Identity, group: str, event_type: str, data: Any) -> PublishResult:
+    def publish(
+        self,
+        identity: Identity,
+        event_type: str,
+        data: Any,
+        *,
+        group: str | None = None,
+        user_id: str | None = None,
+    ) -> PublishResult:
+        """Publish to a group, or to every open connection of one user."""
         self._require_role(identity, self.settings.publish_role, "publish")
-        self._require_group(group)
+        if (group is None) == (user_id is None):
+            raise ValidationFailed(
+                "give either a group or a userId",
+                details=[{"loc": ["group"], "msg": "group or userId", "type": "missing"}],
+            )
+        if group is not None:
+            self._require_group(group)
         normalised = validate_event_data(event_type, data)
-        message_id = str(uuid.uuid4())
-        ts = iso_utc(self.clock.now())
+        message_id, ts = str(uuid.uuid4()), iso_utc(self.clock.now())
 
-        widest = Envelope(
-            type=event_type, group=group, id=message_id, seq=_WIDEST_SEQ, ts=ts, data=normalised
-        )
-        size = len(widest.to_json().encode())
-        if size > MAX_MESSAGE_BYTES:
-            raise PayloadTooLarge(
-                f"the delivered message would be {size} bytes; the limit is {MAX_MESSAGE_BYTES}"
+        def build(seq: int, epoch: str) -> Envelope:
+            return Envelope(
+                type=event_type,
+                group=group,
+                user_id=user_id,
+                id=message_id,
+                seq=seq,
+                epoch=epoch,
+                ts=ts,
+                data=normalised,
             )
 
-        seq = self.repository.next_seq(group)
-        envelope = widest.model_copy(update={"seq": seq})
-        self.repository.save_latest(envelope)
+        size = len(build(_WIDEST_SEQ, _WIDEST_EPOCH).to_json().encode())
+        if size > MAX_MESSAGE_BYTES:
+            raise PayloadTooLarge(f"the delivered message would be {size} bytes; the limit is {MAX_MESSAGE_BYTES}")
+
+        stream = group if group is not None else user_stream(str(user_id))
+        envelope = self.repository.append(
+            stream,
+            build,
+            history_ttl=self.settings.history_ttl_seconds,
+            history_limit=self.settings.history_max_messages,
+            now=self.clock.now(),
+        )
+        pages: Iterable[list[str]]
+        if group is not None:
+            self.repository.save_latest(envelope)
+            pages = (
+                [m.connection_id for m in page if m.receives(envelope.seq)]
+                for page in self.repository.member_pages(group)
+            )
+        else:
+            pages = self.repository.user_connection_pages(str(user_id))
         started = time.perf_counter()
         outcome = fan_out(
-            self.repository.member_pages(group),
+            pages,
             envelope.to_json().encode(),
             sender=self.sender,
             clock=self.clock,
@@ -119,18 +283,49 @@ class RealtimeHub:
         if outcome.failed:
             logger.error(
                 "deliveries failed after retries",
-                extra={"message_id": message_id, "group": group, "seq": seq, "failed": outcome.failed},
+                extra={
+                    "message_id": message_id,
+                    "stream": stream,
+                    "seq": envelope.seq,
+                    "failed": outcome.failed,
+                },
             )
         return PublishResult(
             id=message_id,
             type=event_type,
             group=group,
-            seq=seq,
+            user_id=user_id,
+            seq=envelope.seq,
             recipients=outcome.recipients,
             delivered=outcome.delivered,
             gone=gone,
             failed=outcome.failed,
         )
+
+    def publish_request(self, identity: Identity, request: PublishRequest) -> dict[str, Any]:
+        result = self.publish(identity, request.type, request.data, group=request.group, user_id=request.user_id)
+        return result.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+    def publish_batch(self, identity: Identity, events: list[Any]) -> list[dict[str, Any]]:
+        """Publish each event on its own: one invalid event does not block the others.
+        Each result is the publish response plus `"status": 200`, or the error."""
+        results: list[dict[str, Any]] = []
+        for index, raw in enumerate(events):
+            try:
+                request = PublishRequest.model_validate(raw)
+                results.append({"status": 200, **self.publish_request(identity, request)})
+            except ValidationError as exc:
+                error = ValidationFailed(f"event {index} is invalid", details=error_details(exc))
+                results.append(_error_result(error))
+            except RealtimeError as exc:
+                results.append(_error_result(exc))
+        return results
+
+    def once(
+        self, key: str | None, identity: Identity, request: Any, compute: Callable[[], dict[str, Any]]
+    ) -> dict[str, Any]:
+        """Run `compute` once per (caller, Idempotency-Key) within the window."""
+        return self.idempotency.run(key, identity.user_id, request, compute, self.lambda_context)
 
     def reply(self, connection_id: str, message: dict[str, Any]) -> bool:
         """Send a direct reply to one connection; False (and the connection removed) if gone."""
@@ -141,7 +336,28 @@ class RealtimeHub:
             self.repository.remove_connection(connection_id)
             return False
 
-    # -- statistics -----------------------------------------------------------------
+    # -- presence and statistics ----------------------------------------------------
+
+    def presence(self, group: str, *, identity: Identity | None = None, with_user_ids: bool = False) -> dict[str, Any]:
+        if identity is None:
+            self._require_group(group)
+        else:
+            self._authorize_group(identity, group)
+        user_ids = self.repository.group_user_ids(group)
+        state = self.repository.group_state(group)
+        presence = Presence(
+            group=group,
+            connections=self.counts_of([group]).groups[group],
+            users=len(user_ids),
+            last_seq=state.seq,
+            epoch=state.epoch,
+        ).model_dump(by_alias=True)
+        if with_user_ids and len(user_ids) <= PRESENCE_USER_IDS_LIMIT:
+            presence["userIds"] = sorted(user_ids)
+        return presence
+
+    def counts_of(self, groups: list[str]) -> Counts:
+        return self.repository.counts(groups)
 
     def counts(self) -> Counts:
         return self.repository.counts(list(self.settings.group_roles))
@@ -155,16 +371,14 @@ class RealtimeHub:
         return {
             "connections": counts.connections,
             "groups": counts.groups,
-            "latest": {name: envelope.model_dump(mode="json") for name, envelope in sorted(latest.items())},
+            "latest": {name: envelope.to_dict() for name, envelope in sorted(latest.items())},
         }
 
     # -- rules ----------------------------------------------------------------------
 
     def _require_group(self, group: str) -> None:
         if group not in self.settings.group_roles:
-            raise UnknownGroup(
-                f"unknown group {group!r}; configured groups: {', '.join(self.settings.group_roles)}"
-            )
+            raise UnknownGroup(f"unknown group {group!r}; configured groups: {', '.join(self.settings.group_roles)}")
 
     def _authorize_group(self, identity: Identity, group: str) -> None:
         self._require_group(group)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
 
 
 class Identity(BaseModel):
@@ -35,19 +35,49 @@ class Connection(BaseModel):
 
 
 class Envelope(BaseModel):
-    """What every subscriber receives. `seq` is per group: 1, 2, 3… with no gaps."""
+    """What every subscriber receives. `seq` is per group (or per targeted user): 1, 2, 3…
+    with no gaps; `epoch` changes only if that sequence is ever reset."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, populate_by_name=True)
 
     type: str
-    group: str
+    group: str | None = None
+    user_id: str | None = Field(default=None, alias="userId")
     id: str
     seq: int = Field(ge=1)
+    epoch: str
     ts: str
     data: dict[str, Any]
 
     def to_json(self) -> str:
-        return self.model_dump_json()
+        return self.model_dump_json(by_alias=True, exclude_none=True)
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+class GroupState(BaseModel):
+    seq: int = 0
+    epoch: str
+
+
+class Member(BaseModel):
+    """A group member as the fan-out sees it."""
+
+    connection_id: str
+    live_after: int | None = None
+    replaying: bool = False
+
+    def receives(self, seq: int) -> bool:
+        return not self.replaying and (self.live_after is None or seq > self.live_after)
+
+
+class Presence(BaseModel):
+    group: str
+    connections: int
+    users: int
+    last_seq: int = Field(serialization_alias="lastSeq")
+    epoch: str
 
 
 class Counts(BaseModel):
@@ -58,14 +88,33 @@ class Counts(BaseModel):
 class PublishResult(BaseModel):
     """The answer to every publish, once the fan-out is over."""
 
+    model_config = ConfigDict(populate_by_name=True)
+
     id: str
     type: str
-    group: str
+    group: str | None = None
+    user_id: str | None = Field(default=None, alias="userId")
     seq: int
     recipients: int = Field(description="members of the group when the fan-out started")
     delivered: int
     gone: int = Field(description="connections found closed (410) and removed")
     failed: int = Field(default=0, description="deliveries that still failed after every retry")
+
+    @model_serializer(mode="wrap")
+    def _omit_the_unused_target(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # A publish targets a group or a user: the other key is left out, not sent as null.
+        return {k: v for k, v in handler(self).items() if v is not None}
+
+
+class PublishRequest(BaseModel):
+    """One event to publish: to a group, or (with `userId`) to every connection of a user."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    group: str | None = Field(default=None, min_length=1, max_length=64, examples=["alerts"])
+    user_id: str | None = Field(default=None, alias="userId", min_length=1, max_length=256)
+    type: str = Field(min_length=1, max_length=64, examples=["Alert"])
+    data: dict[str, Any] = Field(examples=[{"title": "Disk", "message": "90% full", "severity": "warning"}])
 
 
 class FanoutResult(BaseModel):

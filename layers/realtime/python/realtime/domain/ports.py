@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
-from realtime.domain.models import Connection, Counts, Envelope
+from realtime.domain.models import Connection, Counts, Envelope, GroupState, Member
 
 
 class ConnectionRepository(Protocol):
+    # -- connections
     def add_connection(self, connection: Connection, groups: list[str]) -> None:
         """Record a new connection, member of `groups`; counts follow."""
 
@@ -19,24 +20,46 @@ class ConnectionRepository(Protocol):
         """Remove the connection and all its memberships; return the groups it left,
         or None when it was already gone (so counts are never decremented twice)."""
 
-    def subscribe(self, connection: Connection, group: str) -> bool:
-        """Add a membership; False when already a member. Raises ConnectionGone when the
-        connection does not exist (a race with $disconnect)."""
+    def user_connection_pages(self, user_id: str) -> Iterator[list[str]]: ...
 
-    def unsubscribe(self, connection_id: str, group: str) -> bool:
-        """Remove a membership; False when it was not a member."""
+    def expired_connections(self, now: datetime) -> Iterator[str]:
+        """Connections past their expiry that were never removed."""
 
-    def member_pages(self, group: str) -> Iterator[list[str]]:
-        """Connection ids of the group's members, one page (one Query) at a time."""
-
-    def next_seq(self, group: str) -> int:
-        """Atomically allocate the group's next sequence number (1 for the first)."""
-
-    def last_seq(self, group: str) -> int: ...
+    def connection_count(self) -> int: ...
 
     def counts(self, groups: list[str]) -> Counts: ...
 
-    def connection_count(self) -> int: ...
+    # -- memberships
+    def join(self, connection: Connection, group: str, state: GroupState, *, replaying: bool) -> bool | None:
+        """Join, receiving every seq after `state.seq`, if the group is still at it. True:
+        joined; False: already a member; None: the group moved on (read it again).
+        Raises ConnectionGone when the connection does not exist."""
+
+    def go_live(self, connection_id: str, group: str, last_sent: int) -> bool:
+        """End a replay at `last_sent`; False when newer messages must be replayed first."""
+
+    def unsubscribe(self, connection_id: str, group: str) -> bool: ...
+
+    def member_pages(self, group: str) -> Iterator[list[Member]]:
+        """The group's members, one page (one Query) at a time."""
+
+    def group_user_ids(self, group: str, limit: int | None = None) -> list[str]: ...
+
+    # -- messages
+    def group_state(self, group: str) -> GroupState: ...
+
+    def append(
+        self,
+        group: str,
+        build: Callable[[int, str], Envelope],
+        *,
+        history_ttl: int,
+        history_limit: int,
+        now: datetime,
+    ) -> Envelope:
+        """Atomically allocate the next seq and store the message built for it."""
+
+    def history(self, group: str, after: int, limit: int, now: datetime) -> tuple[list[Envelope], bool]: ...
 
     def save_latest(self, envelope: Envelope) -> None:
         """Keep the last envelope of each event type (the platform snapshot)."""
@@ -48,6 +71,19 @@ class Sender(Protocol):
     def send(self, connection_id: str, payload: bytes) -> None:
         """Deliver one frame. Raises ConnectionGone (410), RetryableError (429, 5xx,
         network) or SendFailed (anything retrying will not fix)."""
+
+
+class Idempotency(Protocol):
+    def run(
+        self,
+        key: str | None,
+        caller: str,
+        request: Any,
+        compute: Callable[[], dict[str, Any]],
+        lambda_context: Any = None,
+    ) -> dict[str, Any]:
+        """compute() once per (caller, key); the stored first answer for a repeat; Conflict
+        when the key comes back with a different request."""
 
 
 class Clock(Protocol):

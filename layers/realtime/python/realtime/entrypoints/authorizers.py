@@ -38,9 +38,7 @@ def authorize_websocket(event: dict[str, Any], verifier: TokenVerifier) -> dict[
     """$connect: the token is the `token` query parameter (browsers cannot set headers on a
     WebSocket); an Authorization header is accepted too."""
     request = APIGatewayAuthorizerRequestEvent(event)
-    token = (request.query_string_parameters or {}).get("token") or bearer_token(
-        request.headers.get("authorization")
-    )
+    token = (request.query_string_parameters or {}).get("token") or bearer_token(request.headers.get("authorization"))
     identity = _verify(verifier, token)
     arn = request.parsed_arn
     response = APIGatewayAuthorizerResponseWebSocket(

@@ -6,14 +6,15 @@ from __future__ import annotations
 
 import base64
 import json
-from functools import cache
+from collections.abc import Callable
+from functools import cache, partial
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
-from aws_lambda_powertools.event_handler.openapi.params import Body
+from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, Field
@@ -22,7 +23,7 @@ from realtime.auth import TokenVerifier, bearer_token
 from realtime.config import MAX_MESSAGE_BYTES, RestSettings, auth_settings
 from realtime.domain import events as ev
 from realtime.domain.hub import RealtimeHub
-from realtime.domain.models import Identity, PublishResult
+from realtime.domain.models import Identity, PublishRequest, PublishResult
 from realtime.errors import PayloadTooLarge, RealtimeError, Unauthorized, ValidationFailed
 
 BASE_PATH = "/api/admin/realtime"
@@ -78,6 +79,7 @@ def _current_verifier() -> TokenVerifier:
 
 
 def handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    _current_hub().lambda_context = context
     try:
         if (event.get("path") or "") not in PUBLIC_PATHS:
             token = bearer_token(_header(event, "authorization"))
@@ -119,16 +121,45 @@ class PlatformSnapshot(BaseModel):
     latest: dict[str, dict[str, Any]] = Field(description="the last envelope of each event type")
 
 
-class PublishRequest(BaseModel):
-    group: str = Field(min_length=1, max_length=64, examples=["alerts"])
-    type: str = Field(min_length=1, max_length=64, examples=["Alert"])
-    data: dict[str, Any] = Field(examples=[{"title": "Disk", "message": "90% full", "severity": "warning"}])
+class BatchPublishRequest(BaseModel):
+    events: list[dict[str, Any]] = Field(
+        min_length=1, max_length=100, description="each one a publish request; validated one by one"
+    )
 
 
-def _publish(event_type: str, data: ev.EventData | dict[str, Any], group: str | None = None) -> PublishResult:
-    payload = ev.normalise(data) if isinstance(data, ev.EventData) else data
-    target = group or ev.EVENT_TYPES[event_type][1]
-    return _current_hub().publish(_identity(), target, event_type, payload)
+class BatchPublishResponse(BaseModel):
+    results: list[dict[str, Any]] = Field(description="per event, in order: its publish response or its error")
+
+
+class PresenceResponse(BaseModel):
+    group: str
+    connections: int
+    users: int = Field(description="distinct user ids with a connection in the group")
+    lastSeq: int
+    epoch: str
+
+
+class GroupsResponse(BaseModel):
+    groups: list[PresenceResponse]
+
+
+class HistoryResponse(BaseModel):
+    items: list[dict[str, Any]] = Field(description="envelopes in seq order")
+    next: int | None = Field(description="pass as `after` for the next page; null at the end")
+
+
+def _once(request: Any, compute: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """Honour the Idempotency-Key header: a retry gets the first answer, nothing is sent twice."""
+    key = app.current_event.headers.get("idempotency-key") or None
+    if key is not None and len(key) > 256:
+        raise ValidationFailed("Idempotency-Key is longer than 256 characters")
+    return _current_hub().once(key, _identity(), {"path": app.current_event.path, "body": request}, compute)
+
+
+def _publish(event_type: str, data: ev.EventData) -> PublishResult:
+    payload = ev.normalise(data)
+    request = PublishRequest(group=ev.EVENT_TYPES[event_type][1], type=event_type, data=payload)
+    return PublishResult.model_validate(_once(payload, partial(_current_hub().publish_request, _identity(), request)))
 
 
 # -- routes -----------------------------------------------------------------------------
@@ -214,9 +245,45 @@ def notify_system_event(body: Annotated[ev.SystemEvent, Body()]) -> PublishResul
     return _publish("SystemEvent", body)
 
 
-@router.post("/publish", summary="Any event type to any configured group")
-def publish(body: Annotated[PublishRequest, Body()]) -> PublishResult:
-    return _publish(body.type, body.data, group=body.group)
+@router.post(
+    "/publish",
+    summary="Any event type to a group or a user; or a batch of up to 100 events",
+    description="One event: `{group | userId, type, data}` → its publish response. A batch: "
+    "`{events: [...]}` → `{results: [...]}`, one result per event in order; an invalid event "
+    "does not block the others. `Idempotency-Key` makes a retry safe.",
+)
+def publish(
+    body: Annotated[PublishRequest | BatchPublishRequest, Body()],
+) -> PublishResult | BatchPublishResponse:
+    hub, identity = _current_hub(), _identity()
+    request = body.model_dump(mode="json", by_alias=True)
+    if isinstance(body, BatchPublishRequest):
+        events = body.events
+        return BatchPublishResponse.model_validate(
+            _once(request, lambda: {"results": hub.publish_batch(identity, events)})
+        )
+    return PublishResult.model_validate(_once(request, partial(hub.publish_request, identity, body)))
+
+
+@router.get("/groups", summary="Presence of every configured group")
+def groups() -> GroupsResponse:
+    hub = _current_hub()
+    return GroupsResponse.model_validate({"groups": [hub.presence(group) for group in hub.settings.group_roles]})
+
+
+@router.get("/groups/<group>", summary="Presence of one group: connections, distinct users, last seq, epoch")
+def group_presence(group: str) -> PresenceResponse:
+    return PresenceResponse.model_validate(_current_hub().presence(group))
+
+
+@router.get("/groups/<group>/history", summary="Page through a group's message history")
+def group_history(
+    group: str,
+    after: Annotated[int, Query(ge=0, description="return messages with seq > after")] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> HistoryResponse:
+    items, next_after = _current_hub().history(group, after, limit)
+    return HistoryResponse(items=[envelope.to_dict() for envelope in items], next=next_after)
 
 
 @router.get("/openapi.json", summary="This document", include_in_schema=False)

@@ -1,0 +1,170 @@
+"""Connections: the connection item, its indexes (by user, by expiry) and the counters.
+
+One connection is, in its own partition, the item `CONN#id/META` plus a mirror of each
+membership; elsewhere, `USER#u/CONN#id` (targeting a user) and `SWEEP#<minute>/CONN#id`
+(finding expired connections without a Scan). All of them, and the counters, change in
+one transaction guarded by conditions, so counts stay exact and a second removal of the
+same connection changes nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from realtime.adapters.dynamodb.groups import GroupStore
+from realtime.adapters.dynamodb.table import (
+    META,
+    SK,
+    STATS_PK,
+    SWEEP_CURSOR_PK,
+    TTL_GRACE,
+    TransactionCancelled,
+    connection_pk,
+    group_pk,
+    item_ttl,
+    key,
+    pause,
+    sweep_pk,
+    to_attributes,
+    translated_errors,
+    user_pk,
+)
+from realtime.domain.models import Connection, Counts
+from realtime.errors import ServiceUnavailable
+
+SWEEP_BUCKET = timedelta(minutes=1)
+
+
+def sweep_bucket(moment: datetime) -> datetime:
+    return moment.astimezone(UTC).replace(second=0, microsecond=0)
+
+
+class ConnectionItem(BaseModel):
+    """The stored form of a connection (camelCase attributes)."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    pk: str
+    sk: str = META
+    user_id: str = Field(alias="userId")
+    roles: list[str]
+    connected_at: datetime = Field(alias="connectedAt")
+    expires_at: datetime = Field(alias="expiresAt")
+    ttl: int
+
+    @classmethod
+    def from_connection(cls, connection: Connection) -> ConnectionItem:
+        return cls(
+            pk=connection_pk(connection.connection_id),
+            user_id=connection.user_id,
+            roles=sorted(connection.roles),
+            connected_at=connection.connected_at,
+            expires_at=connection.expires_at,
+            ttl=item_ttl(connection),
+        )
+
+    def to_connection(self) -> Connection:
+        return Connection(
+            connection_id=self.pk.removeprefix("CONN#"),
+            user_id=self.user_id,
+            roles=frozenset(self.roles),
+            connected_at=self.connected_at,
+            expires_at=self.expires_at,
+        )
+
+
+class ConnectionStore(GroupStore):
+    def add_connection(self, connection: Connection, groups: list[str]) -> None:
+        item = ConnectionItem.from_connection(connection)
+        cid, ttl = connection.connection_id, item.ttl
+        actions: list[dict[str, Any]] = [
+            self._put(item.model_dump(mode="json", by_alias=True), "attribute_not_exists(pk)"),
+            self._put({"pk": user_pk(connection.user_id), "sk": connection_pk(cid), "ttl": ttl}),
+            self._put({"pk": sweep_pk(sweep_bucket(connection.expires_at)), "sk": connection_pk(cid), "ttl": ttl}),
+            self._add(STATS_PK, META, "connections", 1),
+        ]
+        for group in groups:
+            actions += self._join_actions(connection, group, live_after=None, replaying=False)
+        self._transact(actions)
+
+    def get_connection(self, connection_id: str) -> Connection | None:
+        item = self._get(connection_pk(connection_id), META)
+        return ConnectionItem.model_validate(item).to_connection() if item else None
+
+    def remove_connection(self, connection_id: str) -> list[str] | None:
+        for attempt in range(12):
+            items = [item for page in self._query(connection_pk(connection_id)) for item in page]
+            meta = next((item for item in items if item[SK] == META), None)
+            if meta is None:
+                return None
+            connection = ConnectionItem.model_validate(meta).to_connection()
+            groups = [item["group"] for item in items if item[SK].startswith("GRP#")]
+            actions: list[dict[str, Any]] = [
+                self._delete(connection_pk(connection_id), META, "attribute_exists(pk)"),
+                self._delete(user_pk(connection.user_id), connection_pk(connection_id)),
+                self._delete(sweep_pk(sweep_bucket(connection.expires_at)), connection_pk(connection_id)),
+                self._add(STATS_PK, META, "connections", -1),
+            ]
+            for group in groups:
+                actions += self._leave_actions(connection_id, connection.user_id, group)
+            try:
+                self._transact(actions)
+            except TransactionCancelled:
+                pause(attempt)  # a concurrent unsubscribe or removal changed the items: read again
+                continue
+            self._forget_absent_users(connection.user_id, groups)
+            return groups
+        raise ServiceUnavailable("could not remove the connection: too many concurrent changes")
+
+    def user_connection_pages(self, user_id: str) -> Iterator[list[str]]:
+        for page in self._query(user_pk(user_id), prefix="CONN#", projection="sk"):
+            yield [item[SK].removeprefix("CONN#") for item in page]
+
+    def expired_connections(self, now: datetime) -> Iterator[str]:
+        """Connections whose expiry minute has passed and that were never removed, oldest
+        first. A cursor remembers the last minute fully swept, so each run reads only the
+        minutes since the previous one (never a Scan)."""
+        cursor = self._get(SWEEP_CURSOR_PK, META)
+        start = datetime.fromisoformat(cursor["swept"]) + SWEEP_BUCKET if cursor else sweep_bucket(now) - TTL_GRACE
+        bucket = start
+        while bucket < sweep_bucket(now):
+            for page in self._query(sweep_pk(bucket), prefix="CONN#", projection="sk"):
+                for item in page:
+                    yield item[SK].removeprefix("CONN#")
+            with translated_errors():
+                self._client.put_item(
+                    TableName=self._table,
+                    Item=to_attributes({"pk": SWEEP_CURSOR_PK, "sk": META, "swept": bucket.isoformat()}),
+                )
+            bucket += SWEEP_BUCKET
+
+    def connection_count(self) -> int:
+        item = self._get(STATS_PK, META, projection="connections")
+        return int(item.get("connections", 0)) if item else 0
+
+    def counts(self, groups: list[str]) -> Counts:
+        keys = [key(STATS_PK, META), *(key(group_pk(group), META) for group in groups)]
+        found: dict[str, dict[str, Any]] = {}
+        request: dict[str, Any] = {self._table: {"Keys": keys, "ConsistentRead": True}}
+        with translated_errors():
+            for attempt in range(8):
+                response = self._client.batch_get_item(RequestItems=request)
+                for item in response["Responses"].get(self._table, []):
+                    found[item["pk"]["S"]] = item
+                request = response.get("UnprocessedKeys") or {}
+                if not request:
+                    break
+                pause(attempt)
+            else:
+                raise ServiceUnavailable("DynamoDB kept keys unprocessed; retry later")
+
+        def number(pk: str, attribute: str) -> int:
+            return int(found.get(pk, {}).get(attribute, {}).get("N", 0))
+
+        return Counts(
+            connections=number(STATS_PK, "connections"),
+            groups={group: number(group_pk(group), "members") for group in groups},
+        )

@@ -1,0 +1,133 @@
+"""Sequences, history and the latest value of each event type.
+
+Publishing appends to a group's history and advances its seq in one transaction guarded
+by the seq it read (optimistic concurrency): a seq is never allocated without its message
+being stored, so history has no gaps, and two publishers never get the same seq."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+
+from botocore.exceptions import ClientError
+
+from realtime.adapters.dynamodb.table import (
+    LATEST_PK,
+    META,
+    Table,
+    TransactionCancelled,
+    group_pk,
+    history_pk,
+    key,
+    retry_on_conflict,
+    seq_sk,
+    to_attributes,
+    translated_errors,
+)
+from realtime.domain.models import Envelope, GroupState
+
+
+class MessageStore(Table):
+    def group_state(self, group: str) -> GroupState:
+        item = self._get(group_pk(group), META, projection="seq, epoch")
+        if item and "epoch" in item:
+            return GroupState(seq=int(item.get("seq", 0)), epoch=item["epoch"])
+        # First use of the group: give it an epoch (kept for as long as its seq lives).
+        with translated_errors():
+            response = self._client.update_item(
+                TableName=self._table,
+                Key=key(group_pk(group), META),
+                UpdateExpression="SET epoch = if_not_exists(epoch, :epoch)",
+                ExpressionAttributeValues={":epoch": {"S": uuid.uuid4().hex[:12]}},
+                ReturnValues="ALL_NEW",
+            )
+        attributes = response["Attributes"]
+        return GroupState(seq=int(attributes.get("seq", {}).get("N", 0)), epoch=attributes["epoch"]["S"])
+
+    def append(
+        self,
+        group: str,
+        build: Callable[[int, str], Envelope],
+        *,
+        history_ttl: int,
+        history_limit: int,
+        now: datetime,
+    ) -> Envelope:
+        """Store the next message of `group` (built by `build(seq, epoch)`) and return it."""
+
+        def attempt() -> Envelope | None:
+            state = self.group_state(group)
+            envelope = build(state.seq + 1, state.epoch)
+            actions = [
+                {
+                    "Update": {
+                        "TableName": self._table,
+                        "Key": key(group_pk(group), META),
+                        "UpdateExpression": "SET seq = :next",
+                        "ConditionExpression": "epoch = :epoch AND (attribute_not_exists(seq) OR seq = :seq)",
+                        "ExpressionAttributeValues": {
+                            ":next": {"N": str(envelope.seq)},
+                            ":seq": {"N": str(state.seq)},
+                            ":epoch": {"S": state.epoch},
+                        },
+                    }
+                },
+                self._put(
+                    {
+                        "pk": history_pk(group),
+                        "sk": seq_sk(envelope.seq),
+                        "envelope": envelope.to_json(),
+                        "ttl": int(now.timestamp()) + history_ttl,
+                    }
+                ),
+            ]
+            if envelope.seq > history_limit:  # keep at most `history_limit` messages per group
+                actions.append(self._delete(history_pk(group), seq_sk(envelope.seq - history_limit)))
+            try:
+                self._transact(actions)
+            except TransactionCancelled:
+                return None  # another publisher took this seq: read the group again
+            return envelope
+
+        result: Envelope = retry_on_conflict(attempt, "publish")
+        return result
+
+    def history(self, group: str, after: int, limit: int, now: datetime) -> tuple[list[Envelope], bool]:
+        """Up to `limit` unexpired messages with seq > `after`, in order, and whether more follow."""
+        items: list[Envelope] = []
+        for page in self._query(history_pk(group), after=seq_sk(after), limit=limit + 1):
+            items += [
+                Envelope.model_validate_json(item["envelope"])
+                for item in page
+                if int(item.get("ttl", 0)) > now.timestamp()  # TTL deletes lazily: hide the expired
+            ]
+        return items[:limit], len(items) > limit
+
+    def save_latest(self, envelope: Envelope) -> None:
+        # Conditional on seq, so a slower concurrent publisher never overwrites a newer value.
+        source = envelope.group or f"user:{envelope.user_id}"
+        with translated_errors():
+            try:
+                self._client.put_item(
+                    TableName=self._table,
+                    Item=to_attributes(
+                        {
+                            "pk": LATEST_PK,
+                            "sk": f"TYPE#{envelope.type}",
+                            "source": source,
+                            "seq": envelope.seq,
+                            "envelope": envelope.to_json(),
+                        }
+                    ),
+                    ConditionExpression="attribute_not_exists(pk) OR #s <> :s OR seq < :seq",
+                    ExpressionAttributeNames={"#s": "source"},
+                    ExpressionAttributeValues={":s": {"S": source}, ":seq": {"N": str(envelope.seq)}},
+                )
+            except ClientError as exc:
+                if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                    raise
+
+    def latest(self) -> dict[str, Envelope]:
+        envelopes = [Envelope.model_validate_json(item["envelope"]) for page in self._query(LATEST_PK) for item in page]
+        return {envelope.type: envelope for envelope in envelopes}
