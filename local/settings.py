@@ -42,3 +42,14 @@ LOCAL_API_ID = "localapi01"
 LOCAL_STAGE = "local"
 WEBSOCKET_PATH = "/ws"
 REST_BASE_PATH = "/api/admin/realtime"
+
+# How the deployed APIs authorize and what runs on a schedule (infra/websocket_api.py,
+# infra/rest_api.py, infra/config.py); the emulator applies the same rules, and
+# tests/e2e/test_deployment_parity.py fails when the two drift apart.
+WEBSOCKET_AUTHORIZER_IDENTITY_SOURCE = "route.request.querystring.token"
+REST_AUTHORIZER_IDENTITY_SOURCE = "Authorization"
+REST_AUTHORIZER_VALIDATION_REGEX = (
+    r"^\s*[Bb][Ee][Aa][Rr][Ee][Rr] \s*[A-Za-z0-9_=-]+\.[A-Za-z0-9_=-]+\.[A-Za-z0-9_=-]*\s*$"
+)
+REST_AUTHORIZER_CACHE_SECONDS = 300
+SWEEP_MINUTES = 5

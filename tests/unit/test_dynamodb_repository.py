@@ -213,3 +213,11 @@ def test_latest_never_goes_back_to_an_older_seq(repository: DynamoRepository) ->
     assert repository.latest()["Alert"].seq == 2
     repository.save_latest(envelope("alerts", 3, "e"))
     assert repository.latest()["Alert"].seq == 3
+
+
+def test_the_connection_item_outlives_its_other_items_under_ttl(repository: DynamoRepository, dynamodb_table) -> None:
+    repository.add_connection(connection("c1"), ["admins"])
+    items = dynamodb_table.scan(TableName=TABLE)["Items"]  # a test may look at everything
+    ttls = {(item["pk"]["S"], item["sk"]["S"]): int(item["ttl"]["N"]) for item in items if "ttl" in item}
+    meta = ttls.pop(("CONN#c1", "META"))
+    assert ttls and all(meta > ttl for ttl in ttls.values())

@@ -47,3 +47,9 @@ def test_request_id_is_echoed_only_when_it_is_a_sane_string() -> None:
     assert echo_request_id({"requestId": 7}) is None
     assert echo_request_id({"requestId": "x" * 500}) is None
     assert echo_request_id(None) is None
+
+
+def test_validation_errors_locate_fields_without_the_union_tag() -> None:
+    with pytest.raises(ValidationFailed) as caught:
+        parse_action({"action": "subscribe", "since": -1})
+    assert sorted(tuple(d["loc"]) for d in caught.value.details or []) == [("group",), ("since",)]

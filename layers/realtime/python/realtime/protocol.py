@@ -98,7 +98,11 @@ def parse_action(raw: dict[str, Any]) -> ClientAction:
     try:
         return _adapter.validate_python(raw)
     except ValidationError as exc:
-        raise ValidationFailed(f"invalid {action} message", details=error_details(exc)) from exc
+        details = error_details(exc)
+        for detail in details:  # the discriminated union prefixes every location with its tag
+            if detail["loc"][:1] == [action]:
+                detail["loc"] = detail["loc"][1:]
+        raise ValidationFailed(f"invalid {action} message", details=details) from exc
 
 
 def echo_request_id(raw: dict[str, Any] | None) -> str | None:

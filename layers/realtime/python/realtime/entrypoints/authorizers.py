@@ -36,9 +36,9 @@ def _context(identity: Identity) -> dict[str, str]:
 
 def authorize_websocket(event: dict[str, Any], verifier: TokenVerifier) -> dict[str, Any]:
     """$connect: the token is the `token` query parameter (browsers cannot set headers on a
-    WebSocket); an Authorization header is accepted too."""
+    WebSocket), which is also the route's identity source."""
     request = APIGatewayAuthorizerRequestEvent(event)
-    token = (request.query_string_parameters or {}).get("token") or bearer_token(request.headers.get("authorization"))
+    token = (request.query_string_parameters or {}).get("token")
     identity = _verify(verifier, token)
     arn = request.parsed_arn
     response = APIGatewayAuthorizerResponseWebSocket(

@@ -63,7 +63,9 @@ class ConnectionItem(BaseModel):
             roles=sorted(connection.roles),
             connected_at=connection.connected_at,
             expires_at=connection.expires_at,
-            ttl=item_ttl(connection),
+            # The connection item outlives its index and membership items: TTL deletes items
+            # one by one in any order, and remove_connection needs this one to find the rest.
+            ttl=item_ttl(connection) + int(TTL_GRACE.total_seconds()),
         )
 
     def to_connection(self) -> Connection:
@@ -79,7 +81,7 @@ class ConnectionItem(BaseModel):
 class ConnectionStore(GroupStore):
     def add_connection(self, connection: Connection, groups: list[str]) -> None:
         item = ConnectionItem.from_connection(connection)
-        cid, ttl = connection.connection_id, item.ttl
+        cid, ttl = connection.connection_id, item_ttl(connection)
         actions: list[dict[str, Any]] = [
             self._put(item.model_dump(mode="json", by_alias=True), "attribute_not_exists(pk)"),
             self._put({"pk": user_pk(connection.user_id), "sk": connection_pk(cid), "ttl": ttl}),

@@ -1,0 +1,94 @@
+"""`python -m local [--port 8000] [--host 127.0.0.1]` (what `make dev` runs): the local
+stack in the foreground until Ctrl-C."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import threading
+from types import FrameType
+
+from local.server import LocalStack
+from local.settings import DEFAULT_PORT, LOCAL_TABLE_NAME
+from local.tokens import mint_token
+
+BANNER = """\
+Realtime admin hub - local stack (DynamoDB: moto at {dynamodb}, table {table})
+
+  WebSocket  {ws_url}?token=<JWT>
+  REST       {rest_url}
+  Admin JWT  (sub=admin, roles=admin, valid 8 h; `make -s token` mints others)
+
+export TOKEN={token}
+
+Try it:
+  websocat "{ws_url}?token=$TOKEN"
+  npx wscat -c "{ws_url}?token=$TOKEN"
+    then send: {{"action":"subscribe","group":"analytics"}}
+  curl -s -X POST {rest_url}/broadcast/analytics \\
+    -H "Authorization: Bearer $TOKEN" -H "Content-Type: application/json" \\
+    -d '{{"metrics":{{"cpu":0.5}}}}'
+
+Ctrl-C stops.
+"""
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m local", description=__doc__)
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=int(os.environ.get("PORT") or DEFAULT_PORT),
+        help=f"port to serve on; 0 picks a free one (default: $PORT or {DEFAULT_PORT})",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
+    parser.add_argument("--quiet", action="store_true", help="no access log; functions log warnings only")
+    parser.add_argument("--verbose", action="store_true", help="also log the @connections calls of the functions")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    stack = LocalStack(
+        port=args.port,
+        host=args.host,
+        access_log=not args.quiet,
+        verbose=args.verbose,
+        environment={"POWERTOOLS_LOG_LEVEL": "WARNING"} if args.quiet else None,
+    )
+    try:
+        stack.start()
+    except OSError as exc:
+        print(f"cannot serve on {args.host}:{args.port}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    stopping = threading.Event()
+
+    def request_stop(_signal: int, _frame: FrameType | None) -> None:
+        stopping.set()
+
+    signal.signal(signal.SIGTERM, request_stop)
+    print(
+        BANNER.format(
+            dynamodb=stack.dynamodb_endpoint,
+            table=LOCAL_TABLE_NAME,
+            ws_url=stack.ws_url,
+            rest_url=stack.rest_url,
+            token=mint_token("admin", ["admin"]),
+        ),
+        flush=True,
+    )
+    try:
+        while stack.running and not stopping.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        print("stopping…", file=sys.stderr, flush=True)
+        stack.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

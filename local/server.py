@@ -1,0 +1,255 @@
+"""The local stack as an object: `LocalStack(port=0).start()` serves the WebSocket,
+@connections and REST APIs from a background thread, with DynamoDB from moto.
+
+The handlers read os.environ at import (their cold start), and the environment is
+process-wide, so one stack runs per process at a time: in tests, one for the whole suite.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+import threading
+import time
+from collections.abc import Callable, Coroutine, Mapping
+from typing import Any, TypeVar
+
+import uvicorn
+
+from local import access_log, process_env
+from local.app import build_app
+from local.connections import ConnectionInfo, ConnectionRegistry
+from local.dynamodb import LocalDynamoDB
+from local.events import Gateway
+from local.lambdas import LambdaRuntime
+from local.schedule import SweepSchedule
+from local.settings import LOCAL_TABLE_NAME, REST_BASE_PATH, WEBSOCKET_PATH, function_environment
+from realtime.config import MAX_MESSAGE_BYTES
+
+T = TypeVar("T")
+
+_active_lock = threading.Lock()
+_active: LocalStack | None = None
+# What clients see when the stack shuts down, as when API Gateway recycles a connection.
+_SHUTDOWN_CLOSE = (1001, "Going away")
+# How long a stop waits for the $disconnect of every socket it closed (moto runs them
+# one at a time: about 20 ms each).
+_SHUTDOWN_DISCONNECTS_SECONDS = 30.0
+
+
+class LocalStack:
+    def __init__(
+        self,
+        port: int = 0,
+        host: str = "127.0.0.1",
+        *,
+        access_log: bool = True,
+        verbose: bool = False,
+        environment: Mapping[str, str] | None = None,
+        startup_timeout: float = 30.0,
+    ) -> None:
+        """`port=0` picks a free port. `environment` adds to (or overrides) the
+        functions' environment, e.g. {"POWERTOOLS_LOG_LEVEL": "WARNING"}."""
+        self.host = host
+        self.port = port
+        self._access_log = access_log
+        self._verbose = verbose
+        self._extra_environment = dict(environment or {})
+        self._startup_timeout = startup_timeout
+        self._dynamodb = LocalDynamoDB(host)
+        self._registry = ConnectionRegistry()
+        self._runtime: LambdaRuntime | None = None
+        self._saved_environment: process_env.SavedEnvironment | None = None
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._listener: socket.socket | None = None
+        self._schedule: SweepSchedule | None = None
+
+    # -- addresses --------------------------------------------------------------------
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://{self.host}:{self.port}{WEBSOCKET_PATH}"
+
+    @property
+    def rest_url(self) -> str:
+        return f"{self.base_url}{REST_BASE_PATH}"
+
+    @property
+    def dynamodb_endpoint(self) -> str:
+        return self._dynamodb.endpoint
+
+    @property
+    def table_name(self) -> str:
+        return LOCAL_TABLE_NAME
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    # -- lifecycle --------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start everything; return once the server accepts connections."""
+        global _active
+        with _active_lock:
+            if _active is not None:
+                raise RuntimeError("a local stack is already running in this process (os.environ is shared)")
+            _active = self
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self) -> None:
+        # Bound before anything else: the functions' callback URL needs the real port.
+        listener = self._listener = _listen(self.host, self.port)
+        self.port = listener.getsockname()[1]
+        access_log.configure(enabled=self._access_log, verbose=self._verbose)
+        # The functions' clients are sized for Lambda, one request per environment at a
+        # time; here invocations share them, and a full pool is expected, not a problem.
+        logging.getLogger("urllib3.connectionpool").setLevel(logging.ERROR)
+        self._dynamodb.start()
+        self._dynamodb.create_table(LOCAL_TABLE_NAME)
+        environment = {**function_environment(self.port, self._dynamodb.endpoint), **self._extra_environment}
+        self._saved_environment = process_env.apply(environment)
+        self._runtime = LambdaRuntime()
+        self._runtime.load_all()  # every cold start happens now, so bad configuration fails fast
+        gateway = Gateway(domain_name=f"{self.host}:{self.port}")
+        self._schedule = SweepSchedule(gateway, self._runtime)
+        config = uvicorn.Config(
+            build_app(gateway, self._runtime, self._registry),
+            ws="websockets-sansio",
+            ws_max_size=MAX_MESSAGE_BYTES,  # a bigger message is closed with 1009, as in AWS
+            ws_per_message_deflate=False,  # API Gateway negotiates no compression either
+            lifespan="off",
+            access_log=False,  # its lines include the query string, where tokens travel
+            log_level="warning",
+            timeout_graceful_shutdown=5,
+        )
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._serve, args=(config, listener), name="local-stack", daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + self._startup_timeout
+        while not self._server.started:
+            if not self._thread.is_alive():
+                raise RuntimeError("the local stack failed to start (see the log above)")
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the local stack did not start within {self._startup_timeout} s")
+            time.sleep(0.01)
+
+    def _serve(self, config: uvicorn.Config, listener: socket.socket) -> None:
+        assert self._server is not None
+        server = self._server
+
+        async def serve() -> None:
+            self._loop = asyncio.get_running_loop()
+            sweeps = asyncio.create_task(self._schedule.run_forever()) if self._schedule else None
+            try:
+                await server.serve(sockets=[listener])
+            finally:
+                if sweeps is not None:
+                    sweeps.cancel()
+
+        with asyncio.Runner(loop_factory=config.get_loop_factory()) as runner:
+            runner.run(serve())
+
+    def stop(self) -> None:
+        """Close every socket (each gets its $disconnect), stop the server and moto, and
+        restore the process environment. Safe to call more than once."""
+        global _active
+        if self._server is not None and self._thread is not None and self._thread.is_alive():
+            try:
+                self._on_loop(self._registry.close_all(*_SHUTDOWN_CLOSE))
+                self.wait_idle(timeout=_SHUTDOWN_DISCONNECTS_SECONDS)
+            except (RuntimeError, TimeoutError):
+                pass  # shut down regardless; uvicorn closes what is left
+            self._server.should_exit = True
+            self._thread.join(timeout=15)
+        self._server = self._thread = self._loop = self._schedule = None
+        if self._listener is not None:
+            self._listener.close()
+            self._listener = None
+        if self._runtime is not None:
+            self._runtime.close()
+            self._runtime = None
+        self._dynamodb.stop()
+        if self._saved_environment is not None:
+            process_env.restore(self._saved_environment)
+            self._saved_environment = None
+        with _active_lock:
+            if _active is self:
+                _active = None
+
+    def __enter__(self) -> LocalStack:
+        self.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
+
+    # -- hooks for tests and fault injection ----------------------------------------
+
+    def connections(self) -> list[ConnectionInfo]:
+        """The open WebSockets."""
+        return self._on_loop(_call(self._registry.snapshot))
+
+    def find_connection(self, user_agent: str) -> ConnectionInfo | None:
+        return next((info for info in self.connections() if info.user_agent == user_agent), None)
+
+    def vanish(self, connection_id: str) -> bool:
+        """Drop a socket without invoking $disconnect, the way a lost $disconnect leaves
+        DynamoDB in AWS: its items stay until a send finds it gone (410)."""
+        return self._on_loop(self._registry.vanish(connection_id))
+
+    def sweep(self) -> Any:
+        """Run the sweeper now, as its schedule does every few minutes; return its result."""
+        if self._schedule is None:
+            raise RuntimeError("the local stack is not running")
+        return self._on_loop(self._schedule.run_once(), timeout=60)
+
+    def wait_idle(self, timeout: float = 5.0) -> None:
+        """Wait until no socket is open and every $disconnect has run."""
+        self._wait(lambda: not self._registry.sessions, timeout, "WebSocket sessions still open")
+
+    def wait_gone(self, connection_id: str, timeout: float = 5.0) -> None:
+        """Wait until the connection is closed and its $disconnect has run."""
+        self._wait(lambda: connection_id not in self._registry.sessions, timeout, f"{connection_id} is open")
+
+    @staticmethod
+    def _wait(done: Callable[[], bool], timeout: float, what: str) -> None:
+        # Polled from the caller's thread: reading a set's size or membership is atomic.
+        deadline = time.monotonic() + timeout
+        while not done():
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"after {timeout} s: {what}")
+            time.sleep(0.005)
+
+    def _on_loop(self, coroutine: Coroutine[Any, Any, T], timeout: float = 10.0) -> T:
+        if self._loop is None:
+            coroutine.close()
+            raise RuntimeError("the local stack is not running")
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(timeout)
+
+
+async def _call(function: Callable[[], T]) -> T:
+    return function()
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listener.bind((host, port))
+    except OSError:
+        listener.close()
+        raise
+    listener.listen(2048)
+    return listener

@@ -1,0 +1,68 @@
+"""The emulator applies the deployed APIs' rules, copied into local/settings.py: this
+reads them from infra/ (with ast, so no CDK import) and fails when they drift apart."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from local import settings
+from local.server import LocalStack
+from realtime.entrypoints.rest import BASE_PATH
+
+pytestmark = pytest.mark.e2e
+
+INFRA = Path(__file__).resolve().parents[2] / "infra"
+
+
+def constants(module: str) -> dict[str, ast.expr]:
+    tree = ast.parse((INFRA / module).read_text())
+    return {
+        target.id: node.value
+        for node in tree.body
+        if isinstance(node, ast.Assign)
+        for target in node.targets
+        if isinstance(target, ast.Name)
+    }
+
+
+def literal(node: ast.expr) -> Any:
+    return ast.literal_eval(node)
+
+
+def test_the_websocket_authorizer_reads_the_same_identity_source() -> None:
+    deployed = constants("websocket_api.py")["AUTHORIZER_IDENTITY_SOURCE"]
+    assert literal(deployed) == settings.WEBSOCKET_AUTHORIZER_IDENTITY_SOURCE
+
+
+def test_the_rest_authorizer_has_the_same_source_regex_and_cache() -> None:
+    deployed = constants("rest_api.py")
+    assert literal(deployed["AUTHORIZER_IDENTITY_SOURCE"]) == settings.REST_AUTHORIZER_IDENTITY_SOURCE
+    assert literal(deployed["BEARER_HEADER_PATTERN"]) == settings.REST_AUTHORIZER_VALIDATION_REGEX
+    cache = deployed["AUTHORIZER_CACHE_TTL"]  # Duration.minutes(n) or Duration.seconds(n)
+    assert isinstance(cache, ast.Call) and isinstance(cache.func, ast.Attribute)
+    seconds_per_unit = {"seconds": 1, "minutes": 60}[cache.func.attr]
+    assert literal(cache.args[0]) * seconds_per_unit == settings.REST_AUTHORIZER_CACHE_SECONDS
+
+
+def test_the_sweeper_runs_as_often_as_by_default_in_aws() -> None:
+    tree = ast.parse((INFRA / "config.py").read_text())
+    field = next(
+        node.value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.target.id == "sweep_minutes"
+    )
+    assert isinstance(field, ast.Call)
+    default = next(keyword.value for keyword in field.keywords if keyword.arg == "default")
+    assert literal(default) == settings.SWEEP_MINUTES
+
+
+def test_the_rest_base_path_is_the_functions() -> None:
+    assert settings.REST_BASE_PATH == BASE_PATH
+
+
+def test_the_sweeper_runs_on_demand(stack: LocalStack) -> None:
+    assert stack.sweep() == {"removed": 0}
