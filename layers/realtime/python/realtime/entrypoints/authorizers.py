@@ -6,19 +6,22 @@ it returns a Deny policy."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event import (
     APIGatewayAuthorizerRequestEvent,
     APIGatewayAuthorizerResponse,
     APIGatewayAuthorizerResponseWebSocket,
     APIGatewayAuthorizerTokenEvent,
+    APIGatewayRouteArn,
 )
 
 from realtime.auth import TokenVerifier, bearer_token
 from realtime.domain.models import Identity
 from realtime.errors import RealtimeError
 from realtime.observability import logger
+
+Response = TypeVar("Response", APIGatewayAuthorizerResponse, APIGatewayAuthorizerResponseWebSocket)
 
 
 def _verify(verifier: TokenVerifier, token: str | None) -> Identity:
@@ -29,9 +32,16 @@ def _verify(verifier: TokenVerifier, token: str | None) -> Identity:
         raise Exception("Unauthorized") from None
 
 
-def _context(identity: Identity) -> dict[str, str]:
-    # Authorizer context values must be flat strings.
-    return {"userId": identity.user_id, "roles": ",".join(sorted(identity.roles))}
+def _response(kind: type[Response], identity: Identity, arn: APIGatewayRouteArn) -> Response:
+    return kind(
+        principal_id=identity.user_id,
+        # Authorizer context values must be flat strings.
+        context={"userId": identity.user_id, "roles": ",".join(sorted(identity.roles))},
+        region=arn.region,
+        aws_account_id=arn.aws_account_id,
+        api_id=arn.api_id,
+        stage=arn.stage,
+    )
 
 
 def authorize_websocket(event: dict[str, Any], verifier: TokenVerifier) -> dict[str, Any]:
@@ -40,15 +50,7 @@ def authorize_websocket(event: dict[str, Any], verifier: TokenVerifier) -> dict[
     request = APIGatewayAuthorizerRequestEvent(event)
     token = (request.query_string_parameters or {}).get("token")
     identity = _verify(verifier, token)
-    arn = request.parsed_arn
-    response = APIGatewayAuthorizerResponseWebSocket(
-        principal_id=identity.user_id,
-        context=_context(identity),
-        region=arn.region,
-        aws_account_id=arn.aws_account_id,
-        api_id=arn.api_id,
-        stage=arn.stage,
-    )
+    response = _response(APIGatewayAuthorizerResponseWebSocket, identity, request.parsed_arn)
     if identity.has_role(verifier.settings.connect_role):
         response.allow_route("$connect")
     else:
@@ -62,15 +64,7 @@ def authorize_rest(event: dict[str, Any], verifier: TokenVerifier) -> dict[str, 
     route of the stage, because API Gateway caches it per token."""
     request = APIGatewayAuthorizerTokenEvent(event)
     identity = _verify(verifier, bearer_token(request.authorization_token))
-    arn = request.parsed_arn
-    response = APIGatewayAuthorizerResponse(
-        principal_id=identity.user_id,
-        context=_context(identity),
-        region=arn.region,
-        aws_account_id=arn.aws_account_id,
-        api_id=arn.api_id,
-        stage=arn.stage,
-    )
+    response = _response(APIGatewayAuthorizerResponse, identity, request.parsed_arn)
     if identity.has_role(verifier.settings.publish_role):
         response.allow_all_routes()
     else:
