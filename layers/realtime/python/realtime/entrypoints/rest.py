@@ -307,23 +307,27 @@ def openapi_document() -> str:
 # -- errors -----------------------------------------------------------------------------
 
 
-def _error_response(status: int, code: str, message: str, errors: Any = None) -> dict[str, Any]:
+def _error_body(code: str, message: str, errors: Any = None) -> str:
     body: dict[str, Any] = {"code": code, "message": message}
     if errors:
         body["errors"] = errors
+    return json.dumps(body)
+
+
+def _error_response(status: int, code: str, message: str) -> dict[str, Any]:
+    """An answer given before the resolver runs (authentication, size limit)."""
     return {
         "statusCode": status,
         "headers": {"Content-Type": content_types.APPLICATION_JSON},
-        "body": json.dumps(body),
+        "body": _error_body(code, message),
         "isBase64Encoded": False,
     }
 
 
 def _json_response(status: int, code: str, message: str, errors: Any = None) -> Response[str]:
-    body: dict[str, Any] = {"code": code, "message": message}
-    if errors:
-        body["errors"] = errors
-    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=json.dumps(body))
+    return Response(
+        status_code=status, content_type=content_types.APPLICATION_JSON, body=_error_body(code, message, errors)
+    )
 
 
 @app.exception_handler(RealtimeError)
