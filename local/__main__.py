@@ -10,6 +10,7 @@ import sys
 import threading
 from types import FrameType
 
+from local.faults import FaultPlan
 from local.server import LocalStack
 from local.settings import DEFAULT_PORT, LOCAL_TABLE_NAME
 from local.tokens import mint_token
@@ -51,12 +52,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    faults = FaultPlan.from_env()
+    if faults.active:
+        print(f"fault injection on @connections: {faults.model_dump(exclude={'seed'})}", file=sys.stderr)
     stack = LocalStack(
         port=args.port,
         host=args.host,
         access_log=not args.quiet,
         verbose=args.verbose,
         environment={"POWERTOOLS_LOG_LEVEL": "WARNING"} if args.quiet else None,
+        faults=faults,
     )
     try:
         stack.start()

@@ -17,14 +17,16 @@ from local.websocket_gateway import WebSocketGateway
 _HTTP_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
 
-def build_app(gateway: Gateway, runtime: LambdaRuntime, registry: ConnectionRegistry) -> Starlette:
+def build_app(
+    gateway: Gateway, runtime: LambdaRuntime, registry: ConnectionRegistry, management_api: ManagementApi
+) -> Starlette:
     rest = RestGateway(gateway, runtime).handle
     return Starlette(
         routes=[
             WebSocketRoute(WEBSOCKET_PATH, WebSocketGateway(gateway, runtime, registry).handle),
             Route(
                 "/@connections/{connection_id}",
-                ManagementApi(registry).handle,
+                management_api.handle,
                 methods=["GET", "POST", "DELETE"],
             ),
             Route(REST_BASE_PATH, rest, methods=_HTTP_METHODS),

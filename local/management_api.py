@@ -4,6 +4,7 @@ on the wire as AWS serves it, so boto3's `apigatewaymanagementapi` client works 
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import UTC, datetime
 
@@ -13,6 +14,7 @@ from starlette.responses import Response
 from local import access_log
 from local.connections import ConnectionRegistry, LiveConnection
 from local.events import now_ms
+from local.faults import Fault, FaultPlan
 from local.ids import rest_request_id
 from realtime.config import MAX_MESSAGE_BYTES
 
@@ -21,15 +23,24 @@ DELETED_CLOSE = (1000, "Connection deleted by the server")
 
 
 class ManagementApi:
-    def __init__(self, registry: ConnectionRegistry) -> None:
+    def __init__(self, registry: ConnectionRegistry, faults: FaultPlan | None = None) -> None:
         self._registry = registry
+        self.faults = faults or FaultPlan()
 
     async def handle(self, request: Request) -> Response:
         started = now_ms()
         connection_id = request.path_params["connection_id"]
+        faults = self.faults
+        if faults.latency_ms:
+            await asyncio.sleep(faults.latency_ms / 1000)
+        fault = faults.draw() if request.method == "POST" and faults.active else None
+        if fault is Fault.GONE:
+            await self._registry.vanish(connection_id)  # gone for good, and no $disconnect
         live = self._registry.get(connection_id)
         if live is None or live.closed_by_gateway is not None:
             response = _error(410, "GoneException", None)
+        elif fault is Fault.THROTTLE:
+            response = _error(429, "LimitExceededException", "Rate exceeded (injected fault)")
         elif request.method == "POST":
             response = await self._post(request, live)
         elif request.method == "GET":

@@ -22,7 +22,9 @@ from local.app import build_app
 from local.connections import ConnectionInfo, ConnectionRegistry
 from local.dynamodb import LocalDynamoDB
 from local.events import Gateway
+from local.faults import FaultPlan
 from local.lambdas import LambdaRuntime
+from local.management_api import ManagementApi
 from local.schedule import SweepSchedule
 from local.settings import LOCAL_TABLE_NAME, REST_BASE_PATH, WEBSOCKET_PATH, function_environment
 from realtime.config import MAX_MESSAGE_BYTES
@@ -47,6 +49,7 @@ class LocalStack:
         access_log: bool = True,
         verbose: bool = False,
         environment: Mapping[str, str] | None = None,
+        faults: FaultPlan | None = None,
         startup_timeout: float = 30.0,
     ) -> None:
         """`port=0` picks a free port. `environment` adds to (or overrides) the
@@ -59,6 +62,7 @@ class LocalStack:
         self._startup_timeout = startup_timeout
         self._dynamodb = LocalDynamoDB(host)
         self._registry = ConnectionRegistry()
+        self._management_api = ManagementApi(self._registry, faults)
         self._runtime: LambdaRuntime | None = None
         self._saved_environment: process_env.SavedEnvironment | None = None
         self._server: uvicorn.Server | None = None
@@ -125,7 +129,7 @@ class LocalStack:
         gateway = Gateway(domain_name=f"{self.host}:{self.port}")
         self._schedule = SweepSchedule(gateway, self._runtime)
         config = uvicorn.Config(
-            build_app(gateway, self._runtime, self._registry),
+            build_app(gateway, self._runtime, self._registry, self._management_api),
             ws="websockets-sansio",
             ws_max_size=MAX_MESSAGE_BYTES,  # a bigger message is closed with 1009, as in AWS
             ws_per_message_deflate=False,  # API Gateway negotiates no compression either
@@ -208,6 +212,11 @@ class LocalStack:
         """Drop a socket without invoking $disconnect, the way a lost $disconnect leaves
         DynamoDB in AWS: its items stay until a send finds it gone (410)."""
         return self._on_loop(self._registry.vanish(connection_id))
+
+    def inject_faults(self, faults: FaultPlan | None = None) -> None:
+        """Answer @connections calls with faults from now on (see local/faults.py);
+        no argument turns them off."""
+        self._management_api.faults = faults or FaultPlan()
 
     def sweep(self) -> Any:
         """Run the sweeper now, as its schedule does every few minutes; return its result."""
