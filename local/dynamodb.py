@@ -24,10 +24,27 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_ba
 from werkzeug.test import EnvironBuilder, run_wsgi_app
 
 from local import moto_speedups
+from local.faults import FaultPlan
 from local.settings import LOCAL_REGION, LOCAL_TABLE_NAME
 from realtime.adapters.dynamodb import PK, SK, TTL_ATTRIBUTE
 
 _Scope = dict[str, Any]
+
+
+# The data-plane calls the functions make; table management is never throttled.
+_DATA_CALLS = {
+    "GetItem",
+    "PutItem",
+    "UpdateItem",
+    "DeleteItem",
+    "Query",
+    "BatchGetItem",
+    "TransactWriteItems",
+}
+_THROTTLED = (
+    b'{"__type":"com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException",'
+    b'"message":"The level of configured provisioned throughput for the table was exceeded (injected fault)"}'
+)
 
 
 class MotoApp:
@@ -36,6 +53,7 @@ class MotoApp:
     def __init__(self) -> None:
         self._wsgi = DomainDispatcherApplication(create_backend_app)
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="moto")
+        self.faults = FaultPlan()
 
     async def __call__(self, scope: _Scope, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -46,6 +64,12 @@ class MotoApp:
             body += message.get("body", b"")
             if not message.get("more_body"):
                 break
+        target = dict(scope["headers"]).get(b"x-amz-target", b"").decode("latin-1")
+        if target.rpartition(".")[2] in _DATA_CALLS and self.faults.throttle_dynamodb():
+            headers = [(b"content-type", b"application/x-amz-json-1.0"), (b"content-length", b"%d" % len(_THROTTLED))]
+            await send({"type": "http.response.start", "status": 400, "headers": headers})
+            await send({"type": "http.response.body", "body": _THROTTLED})
+            return
         environ = EnvironBuilder(
             method=scope["method"],
             path=scope["path"],
@@ -108,6 +132,10 @@ class LocalDynamoDB:
         if self._app is not None:
             self._app.close()
         self._server = self._thread = self._app = None
+
+    def inject_faults(self, faults: FaultPlan) -> None:
+        if self._app is not None:
+            self._app.faults = faults
 
     def client(self) -> Any:
         # moto accepts any credentials; these are placeholders, not secrets.

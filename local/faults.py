@@ -11,6 +11,7 @@ Configured by environment variables (read by `python -m local`) or at run time w
 | LOCAL_FAULT_GONE_RATE | share of POSTs answered 410, their socket dropped without $disconnect | 0 |
 | LOCAL_FAULT_THROTTLE_RATE | share of POSTs answered 429 LimitExceededException | 0 |
 | LOCAL_FAULT_LATENCY_MS | added to every @connections call, standing in for AWS's round trip | 0 |
+| LOCAL_FAULT_DYNAMODB_THROTTLE_RATE | share of DynamoDB data calls answered with throttling (400) | 0 |
 | LOCAL_FAULT_SEED | seed of the random draws, for a repeatable run | none |
 """
 
@@ -35,6 +36,7 @@ class FaultPlan(BaseModel):
     gone_rate: float = Field(default=0.0, ge=0, le=1, alias="LOCAL_FAULT_GONE_RATE")
     throttle_rate: float = Field(default=0.0, ge=0, le=1, alias="LOCAL_FAULT_THROTTLE_RATE")
     latency_ms: float = Field(default=0.0, ge=0, le=10_000, alias="LOCAL_FAULT_LATENCY_MS")
+    dynamodb_throttle_rate: float = Field(default=0.0, ge=0, le=1, alias="LOCAL_FAULT_DYNAMODB_THROTTLE_RATE")
     seed: int | None = Field(default=None, alias="LOCAL_FAULT_SEED")
     _random: random.Random = PrivateAttr()
 
@@ -48,7 +50,10 @@ class FaultPlan(BaseModel):
 
     @property
     def active(self) -> bool:
-        return bool(self.gone_rate or self.throttle_rate or self.latency_ms)
+        return bool(self.gone_rate or self.throttle_rate or self.latency_ms or self.dynamodb_throttle_rate)
+
+    def throttle_dynamodb(self) -> bool:
+        return bool(self.dynamodb_throttle_rate) and self._random.random() < self.dynamodb_throttle_rate
 
     def draw(self) -> Fault | None:
         """The fault for one POST, if any (gone first, then throttle, from one draw)."""

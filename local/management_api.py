@@ -33,7 +33,7 @@ class ManagementApi:
         faults = self.faults
         if faults.latency_ms:
             await asyncio.sleep(faults.latency_ms / 1000)
-        fault = faults.draw() if request.method == "POST" and faults.active else None
+        fault = faults.draw() if request.method == "POST" else None
         if fault is Fault.GONE:
             await self._registry.vanish(connection_id)  # gone for good, and no $disconnect
         live = self._registry.get(connection_id)

@@ -122,6 +122,7 @@ class LocalStack:
         logging.getLogger("urllib3.connectionpool").setLevel(logging.ERROR)
         self._dynamodb.start()
         self._dynamodb.create_table(LOCAL_TABLE_NAME)
+        self._dynamodb.inject_faults(self._management_api.faults)
         environment = {**function_environment(self.port, self._dynamodb.endpoint), **self._extra_environment}
         self._saved_environment = process_env.apply(environment)
         self._runtime = LambdaRuntime()
@@ -217,6 +218,7 @@ class LocalStack:
         """Answer @connections calls with faults from now on (see local/faults.py);
         no argument turns them off."""
         self._management_api.faults = faults or FaultPlan()
+        self._dynamodb.inject_faults(faults or FaultPlan())
 
     def sweep(self) -> Any:
         """Run the sweeper now, as its schedule does every few minutes; return its result."""

@@ -6,7 +6,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import boto3
 import pytest
+from botocore.config import Config
+from botocore.exceptions import ClientError
 
 from local.client import RealtimeClient
 from local.faults import Fault, FaultPlan
@@ -83,3 +86,38 @@ async def test_gone_connections_are_removed_and_counts_stay_exact(stack: LocalSt
         # A second publish reaches exactly the survivors, none of them twice.
         again = (await http.post("/alert", json={"title": "t", "message": "again"})).json()
         assert (again["recipients"], again["delivered"], again["gone"]) == (8 - result["gone"], 8 - result["gone"], 0)
+
+
+async def test_dynamodb_throttling_is_absorbed_and_counts_stay_exact(stack: LocalStack, faults: None) -> None:
+    async with Clients(stack) as clients, rest(stack) as http:
+        stack.inject_faults(FaultPlan(dynamodb_throttle_rate=0.15, throttle_rate=0.15, seed=5))
+        observer = await clients.open()
+        dashboards = await clients.open_many(5)
+        base = max([await subscribe(d, "user-activity") for d in dashboards])
+        for i in range(5):
+            body = {"userId": f"u{i}", "action": "login"}
+            response = await http.post("/notify/user-action", json=body)
+            assert response.status_code == 200, response.text
+        for d in dashboards[:2]:
+            await clients.close(d)
+        counts = await connection_count(observer)
+        stack.inject_faults(None)
+        assert counts["connections"] == 4
+        assert counts["groups"]["user-activity"] == 3
+        for d in dashboards[2:]:
+            assert [f["seq"] for f in await drain(d)] == [base + i for i in range(1, 6)]
+
+
+def test_injected_dynamodb_throttling_is_what_botocore_retries(stack: LocalStack, faults: None) -> None:
+    client = boto3.client(
+        "dynamodb",
+        endpoint_url=stack.dynamodb_endpoint,
+        region_name="us-east-1",
+        config=Config(retries={"mode": "standard", "max_attempts": 1}),
+    )
+    stack.inject_faults(FaultPlan(dynamodb_throttle_rate=1.0))
+    with pytest.raises(ClientError) as caught:
+        client.get_item(TableName=stack.table_name, Key={"pk": {"S": "STATS"}, "sk": {"S": "META"}})
+    assert caught.value.response["Error"]["Code"] == "ProvisionedThroughputExceededException"
+    stack.inject_faults(None)
+    client.get_item(TableName=stack.table_name, Key={"pk": {"S": "STATS"}, "sk": {"S": "META"}})
