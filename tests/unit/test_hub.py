@@ -215,3 +215,15 @@ def test_the_sweeper_removes_connections_whose_disconnect_never_came(hub: Realti
     assert hub.counts().model_dump()["connections"] == 1
     presence = hub.presence("alerts", with_user_ids=True)
     assert (presence["connections"], presence["users"], presence["userIds"]) == (1, 1, ["bob"])
+
+
+def test_replies_are_retried_through_throttling_and_counted_when_they_fail(
+    hub: RealtimeHub, sender: FakeSender
+) -> None:
+    hub.connect("c1", ADMIN)
+    sender.throttle["c1"] = 2
+    assert hub.reply("c1", {"type": "Pong"}) is True
+    assert frames(sender, "c1") == [{"type": "Pong"}]
+    sender.throttle["c1"] = 99
+    assert hub.reply("c1", {"type": "Pong"}) is False  # logged and counted, never raised
+    assert hub.connection("c1") is not None  # throttling is not a reason to drop a connection

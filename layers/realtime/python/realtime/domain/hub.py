@@ -29,7 +29,6 @@ from realtime.domain.models import (
 )
 from realtime.domain.ports import Clock, ConnectionRepository, Idempotency, Sender
 from realtime.errors import (
-    ConnectionGone,
     Forbidden,
     PayloadTooLarge,
     RealtimeError,
@@ -172,7 +171,8 @@ class RealtimeHub:
             if items and items[0].seq != last + 1:
                 return self._abandon_replay(connection, group, f"history no longer holds seq {last + 1}")
             for envelope in items:
-                outcome = send_with_retry(self.sender, self.clock, cid, envelope.to_json().encode(), 5)
+                payload = envelope.to_json().encode()
+                outcome = send_with_retry(self.sender, self.clock, cid, payload, self.settings.send_max_attempts)
                 if outcome is Outcome.GONE:
                     self.repository.remove_connection(cid)
                     return None
@@ -328,13 +328,16 @@ class RealtimeHub:
         return self.idempotency.run(key, identity.user_id, request, compute, self.lambda_context)
 
     def reply(self, connection_id: str, message: dict[str, Any]) -> bool:
-        """Send a direct reply to one connection; False (and the connection removed) if gone."""
-        try:
-            self.sender.send(connection_id, json.dumps(message, separators=(",", ":")).encode())
-            return True
-        except ConnectionGone:
+        """Send a direct reply to one connection, retrying throttling like the fan-out.
+        False when it could not be delivered (a gone connection is removed)."""
+        payload = json.dumps(message, separators=(",", ":")).encode()
+        outcome = send_with_retry(self.sender, self.clock, connection_id, payload, self.settings.send_max_attempts)
+        if outcome is Outcome.GONE:
             self.repository.remove_connection(connection_id)
-            return False
+        elif outcome is Outcome.FAILED:
+            metrics.add_metric(name="DeliveryFailures", unit=MetricUnit.Count, value=1)
+            logger.error("reply failed after retries", extra={"reply_type": message.get("type")})
+        return outcome is Outcome.DELIVERED
 
     # -- presence and statistics ----------------------------------------------------
 
