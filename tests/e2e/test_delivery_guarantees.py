@@ -42,8 +42,8 @@ async def receive_seqs(client: RealtimeClient, count: int) -> list[int]:
 async def test_a_dashboard_that_reconnects_gets_exactly_what_it_missed(stack: LocalStack) -> None:
     async with Clients(stack) as clients, rest(stack) as http:
         first = await clients.open()
-        base = (await subscribe(first, "alerts"))["seq"]
-        epoch = (await subscribe(first, "alerts"))["epoch"]
+        subscribed = await subscribe(first, "alerts")
+        base, epoch = subscribed["seq"], subscribed["epoch"]
         assert await publish(http, 5) == [base + i for i in range(1, 6)]
         assert await receive_seqs(first, 5) == [base + i for i in range(1, 6)]
         await clients.close(first)

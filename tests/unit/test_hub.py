@@ -7,7 +7,7 @@ import pytest
 from realtime.config import HubSettings
 from realtime.domain.hub import RealtimeHub
 from realtime.domain.models import Identity
-from realtime.errors import Conflict, Forbidden, PayloadTooLarge, UnknownGroup, ValidationFailed
+from realtime.errors import Conflict, Forbidden, PayloadTooLarge, ServiceUnavailable, UnknownGroup, ValidationFailed
 from tests.fakes import FakeSender
 
 ADMIN = Identity(user_id="alice", roles=frozenset({"admin"}))
@@ -227,3 +227,10 @@ def test_replies_are_retried_through_throttling_and_counted_when_they_fail(
     sender.throttle["c1"] = 99
     assert hub.reply("c1", {"type": "Pong"}) is False  # logged and counted, never raised
     assert hub.connection("c1") is not None  # throttling is not a reason to drop a connection
+
+
+def test_subscribing_to_a_group_that_never_stops_moving_gives_up_cleanly(hub: RealtimeHub, monkeypatch) -> None:
+    connection = hub.connect("c1", ADMIN)
+    monkeypatch.setattr(hub.repository, "join", lambda *args, **kwargs: None)  # every join loses a race
+    with pytest.raises(ServiceUnavailable):
+        hub.subscribe(connection, "alerts")

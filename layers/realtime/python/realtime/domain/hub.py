@@ -33,6 +33,7 @@ from realtime.errors import (
     PayloadTooLarge,
     RealtimeError,
     RecoveryFailed,
+    ServiceUnavailable,
     UnknownGroup,
     ValidationFailed,
     error_details,
@@ -45,6 +46,8 @@ _WIDEST_SEQ = 2**53 - 1
 _WIDEST_EPOCH = "e" * 32
 REPLAY_PAGE = 100
 PRESENCE_USER_IDS_LIMIT = 100
+# Each lost race means a message was published between reading the group and joining it.
+SUBSCRIBE_ATTEMPTS = 20
 
 
 def user_stream(user_id: str) -> str:
@@ -151,7 +154,7 @@ class RealtimeHub:
         returned seq. With `since` (and the epoch it saw), the membership starts in replay
         mode when history still covers since+1…current: call `replay` next."""
         self._authorize_group(connection.identity, group)
-        while True:
+        for _ in range(SUBSCRIBE_ATTEMPTS):
             state = self.repository.group_state(group)
             recovering = since is not None and self._history_covers(group, since, epoch, state.seq, state.epoch)
             joined = self.repository.join(connection, group, state, replaying=recovering)
@@ -159,6 +162,7 @@ class RealtimeHub:
                 continue  # a message was published meanwhile: read the group again
             recovered = (recovering and joined) if since is not None else None
             return Subscription(group=group, seq=state.seq, epoch=state.epoch, recovered=recovered)
+        raise ServiceUnavailable(f"group {group!r} is publishing too fast to join it now; retry")
 
     def replay(self, connection: Connection, group: str, since: int) -> None:
         """Send every message after `since`, in order, then make the membership live. New
@@ -350,7 +354,7 @@ class RealtimeHub:
         state = self.repository.group_state(group)
         presence = Presence(
             group=group,
-            connections=self.counts_of([group]).groups[group],
+            connections=self.repository.counts([group]).groups[group],
             users=len(user_ids),
             last_seq=state.seq,
             epoch=state.epoch,
@@ -358,9 +362,6 @@ class RealtimeHub:
         if with_user_ids and len(user_ids) <= PRESENCE_USER_IDS_LIMIT:
             presence["userIds"] = sorted(user_ids)
         return presence
-
-    def counts_of(self, groups: list[str]) -> Counts:
-        return self.repository.counts(groups)
 
     def counts(self) -> Counts:
         return self.repository.counts(list(self.settings.group_roles))
