@@ -82,6 +82,18 @@ class HubSettings(_EnvModel):
     # A replay must finish well inside API Gateway's 29 s integration timeout.
     replay_budget_seconds: float = Field(default=20.0, alias="REPLAY_BUDGET_SECONDS", gt=0, le=25)
 
+    # Groups larger than this are fanned out asynchronously by the worker Lambdas fed
+    # from the fan-out queue (202 queued); smaller ones inline, inside the publish call.
+    fanout_queue_url: AnyHttpUrl | None = Field(default=None, alias="FANOUT_QUEUE_URL")
+    fanout_queue_threshold: int = Field(default=500, alias="FANOUT_QUEUE_THRESHOLD", ge=1)
+    # Members per membership shard: a group's members spread over ceil(peak / size) shards,
+    # each its own DynamoDB partition and one slice of the asynchronous fan-out.
+    member_shard_size: int = Field(default=1000, alias="MEMBER_SHARD_SIZE", ge=1, le=100_000)
+    # Lifecycle events (connection opened/closed, group occupied/vacated) go to this bus;
+    # unset: none are emitted.
+    event_bus_name: str | None = Field(default=None, alias="EVENT_BUS_NAME", min_length=1, max_length=256)
+    lifecycle_source: str = Field(default="realtime.hub", alias="LIFECYCLE_SOURCE", min_length=1, max_length=256)
+
     @field_validator("group_roles", mode="before")
     @classmethod
     def _parse_json(cls, value: Any) -> Any:
@@ -117,6 +129,14 @@ class RestSettings(_EnvModel):
         if isinstance(value, str):
             return [origin.strip() for origin in value.split(",") if origin.strip()]
         return value
+
+
+class IngestSettings(_EnvModel):
+    """The EventBridge ingestion function: events it cannot publish go to this queue."""
+
+    dead_letter_queue_url: AnyHttpUrl = Field(alias="INGEST_DEAD_LETTER_QUEUE_URL")
+    # The detail-type the ingestion rule matches (documented in docs/protocol.md).
+    detail_type: str = Field(default="Realtime Publish", alias="INGEST_DETAIL_TYPE", min_length=1)
 
 
 @cache

@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any, Protocol
 
+from realtime.domain.lifecycle import LifecycleEvent
 from realtime.domain.models import Connection, Counts, Envelope, GroupState, Member
 
 
@@ -71,6 +72,12 @@ class Sender(Protocol):
     def send(self, connection_id: str, payload: bytes) -> None:
         """Deliver one frame. Raises ConnectionGone (410), RetryableError (429, 5xx,
         network) or SendFailed (anything retrying will not fix)."""
+
+
+class EventPublisher(Protocol):
+    def publish(self, events: list[LifecycleEvent]) -> None:
+        """Put lifecycle events on the bus. Best effort: never raises (a failure is logged
+        and counted), because a lost notification must not fail a connect or a delivery."""
 
 
 class Idempotency(Protocol):
