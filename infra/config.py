@@ -16,11 +16,23 @@ from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError, fie
 
 from realtime.config import DEFAULT_GROUP_ROLES, HubSettings
 
-FunctionName = Literal["authorizer", "connect", "disconnect", "message", "rest_api", "rest_authorizer", "sweeper"]
+FunctionName = Literal[
+    "authorizer",
+    "connect",
+    "disconnect",
+    "fanout_worker",
+    "ingest",
+    "message",
+    "rest_api",
+    "rest_authorizer",
+    "sweeper",
+]
 FUNCTION_NAMES: tuple[FunctionName, ...] = (
     "authorizer",
     "connect",
     "disconnect",
+    "fanout_worker",
+    "ingest",
     "message",
     "rest_api",
     "rest_authorizer",
@@ -58,6 +70,9 @@ HUB_CONTEXT_KEYS: dict[str, str] = {
     "HISTORY_TTL_SECONDS": "historyTtlSeconds",
     "HISTORY_MAX_MESSAGES": "historyMaxMessages",
     "REPLAY_MAX_MESSAGES": "replayMaxMessages",
+    "FANOUT_QUEUE_THRESHOLD": "fanoutQueueThreshold",
+    "MEMBER_SHARD_SIZE": "memberShardSize",
+    "LIFECYCLE_SOURCE": "lifecycleSource",
 }
 
 
@@ -92,6 +107,24 @@ class StackConfig(BaseModel):
     history_ttl_seconds: int = Field(default=_hub_default("history_ttl_seconds"), alias="historyTtlSeconds")
     history_max_messages: int = Field(default=_hub_default("history_max_messages"), alias="historyMaxMessages")
     replay_max_messages: int = Field(default=_hub_default("replay_max_messages"), alias="replayMaxMessages")
+
+    # -- queued fan-out (SQS FIFO + worker functions) ---------------------------------------
+    # Groups with more members than this are fanned out by the workers (publish answers 202).
+    fanout_queue_threshold: int = Field(default=_hub_default("fanout_queue_threshold"), alias="fanoutQueueThreshold")
+    member_shard_size: int = Field(default=_hub_default("member_shard_size"), alias="memberShardSize")
+    # The workers only fan out: more deliveries in flight than a publishing function
+    # (their FANOUT_CONCURRENCY; HubSettings' bounds).
+    fanout_worker_concurrency: int = Field(default=64, alias="fanoutWorkerConcurrency", ge=1, le=128)
+    # Most worker invocations the queue's event source mapping runs at once (Lambda's bounds).
+    fanout_worker_max_concurrency: int = Field(default=50, alias="fanoutWorkerMaxConcurrency", ge=2, le=1000)
+    fanout_queue_age_alarm_seconds: int = Field(default=60, alias="fanoutQueueAgeAlarmSeconds", ge=1)
+
+    # -- EventBridge: ingestion and lifecycle events ---------------------------------------
+    # An existing bus (its name, in this account and region); unset: the stack creates one.
+    event_bus_name: str | None = Field(default=None, alias="eventBusName", pattern=r"^[A-Za-z0-9._/-]{1,256}$")
+    lifecycle_source: str = Field(default=_hub_default("lifecycle_source"), alias="lifecycleSource")
+    # Keep the ingested events this many days for replay (an EventBridge archive); unset: none.
+    event_archive_days: int | None = Field(default=None, alias="eventArchiveDays", ge=1, le=3650)
 
     # -- the APIs --------------------------------------------------------------------------
     cors_origins: list[HttpUrl] = Field(default_factory=list, alias="corsOrigins")
@@ -165,6 +198,13 @@ class StackConfig(BaseModel):
         for name, limit in value.items():
             if limit < 1:
                 raise ValueError(f"reserved concurrency of {name} must be at least 1 (0 would disable it)")
+        return value
+
+    @field_validator("lifecycle_source")
+    @classmethod
+    def _not_an_aws_source(cls, value: str) -> str:
+        if value.startswith("aws."):
+            raise ValueError("sources starting with 'aws.' are reserved for AWS services (PutEvents refuses them)")
         return value
 
     @model_validator(mode="after")
@@ -245,6 +285,9 @@ class StackConfig(BaseModel):
             "HISTORY_TTL_SECONDS": str(self.history_ttl_seconds),
             "HISTORY_MAX_MESSAGES": str(self.history_max_messages),
             "REPLAY_MAX_MESSAGES": str(self.replay_max_messages),
+            "FANOUT_QUEUE_THRESHOLD": str(self.fanout_queue_threshold),
+            "MEMBER_SHARD_SIZE": str(self.member_shard_size),
+            "LIFECYCLE_SOURCE": self.lifecycle_source,
         }
 
     @classmethod

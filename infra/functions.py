@@ -1,4 +1,4 @@
-"""The seven Lambda functions, each with its own role, log group and exactly the settings
+"""The nine Lambda functions, each with its own role, log group and exactly the settings
 its code reads at cold start.
 
 Shared by all: Python 3.13 on arm64 (cheaper per GB-second than x86_64), Powertools from
@@ -12,20 +12,23 @@ from typing import Protocol
 
 from aws_cdk import ArnFormat, Duration, Stack
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 from pydantic import BaseModel
 
 from infra.build_layer import build_layer
 from infra.config import FunctionName, StackConfig
+from infra.event_bus import INGEST_DETAIL_TYPE
 from infra.identity import JwtSettings
 from infra.log_groups import log_group
 from infra.nag import acknowledge
 from infra.paths import FUNCTIONS_DIR
-from infra.permissions import MANAGEMENT_API_METHODS, TABLE_ACTIONS
-from realtime.config import AuthSettings, HubSettings, RestSettings
+from infra.permissions import BUS_ACTIONS, MANAGEMENT_API_METHODS, QUEUE_ACTIONS, TABLE_ACTIONS
+from realtime.config import AuthSettings, HubSettings, IngestSettings, RestSettings
 
 RUNTIME = lambda_.Runtime.PYTHON_3_13
 ARCHITECTURE = lambda_.Architecture.ARM_64
@@ -54,6 +57,14 @@ MAX_TIMEOUT_SECONDS = 900
 # up to REPLAY_OVERRUN_SECONDS more.
 REPLAY_BUDGET_SECONDS = 20
 REPLAY_OVERRUN_SECONDS = 8
+# A fan-out worker delivers one slice (a membership shard, MEMBER_SHARD_SIZE members) per
+# message, up to 10 per batch, each send retried with backoff: two minutes leaves room.
+FANOUT_WORKER_TIMEOUT_SECONDS = 120
+# The ingestion publishes inline below the queue threshold (fanoutQueueThreshold members).
+INGEST_TIMEOUT_SECONDS = 60
+# The settings variables that name a queue: a function's SQS grants apply to these queues,
+# each only when its settings carry the URL (infra/permissions.py).
+QUEUE_URL_VARIABLES = ("FANOUT_QUEUE_URL", "INGEST_DEAD_LETTER_QUEUE_URL")
 
 
 @dataclass(frozen=True)
@@ -92,7 +103,23 @@ SPECS: tuple[FunctionSpec, ...] = (
     # Reads one small Query per minute since its cursor and removes what it finds; the
     # cursor advances minute by minute, so a run cut short resumes where it stopped.
     FunctionSpec("sweeper", "Scheduled: removes connections whose $disconnect never came", 256, None, (HubSettings,)),
+    # The most concurrent sends of all (fanoutWorkerConcurrency threads): the most memory, hence CPU.
+    FunctionSpec(
+        "fanout_worker",
+        "SQS: delivers queued messages, one membership shard per record",
+        1024,
+        FANOUT_WORKER_TIMEOUT_SECONDS,
+        (HubSettings,),
+    ),
+    FunctionSpec(
+        "ingest",
+        "EventBridge: publishes 'Realtime Publish' events like REST POST /publish",
+        512,
+        INGEST_TIMEOUT_SECONDS,
+        (HubSettings, IngestSettings),
+    ),
 )
+SPECS_BY_NAME: dict[FunctionName, FunctionSpec] = {spec.name: spec for spec in SPECS}
 
 
 def service_name(name: FunctionName) -> str:
@@ -100,13 +127,29 @@ def service_name(name: FunctionName) -> str:
     return f"realtime-{name.replace('_', '-')}"
 
 
-def settings_values(config: StackConfig, *, table_name: str, callback_url: str, jwt: JwtSettings) -> dict[str, str]:
+@dataclass(frozen=True)
+class Resources:
+    """Where the functions find the stack's resources (CloudFormation references)."""
+
+    table_name: str
+    callback_url: str
+    fanout_queue_url: str
+    event_bus_name: str
+    ingest_dead_letter_queue_url: str
+
+
+def settings_values(config: StackConfig, *, resources: Resources, jwt: JwtSettings) -> dict[str, str]:
     """The value of every settings variable the stack configures, by variable name."""
     values = {
-        "TABLE_NAME": table_name,
-        "WEBSOCKET_CALLBACK_URL": callback_url,
+        "TABLE_NAME": resources.table_name,
+        "WEBSOCKET_CALLBACK_URL": resources.callback_url,
         **config.hub_environment(),  # includes CONNECT_ROLE and PUBLISH_ROLE (AuthSettings reads them too)
         "REPLAY_BUDGET_SECONDS": str(REPLAY_BUDGET_SECONDS),
+        "FANOUT_QUEUE_URL": resources.fanout_queue_url,
+        "EVENT_BUS_NAME": resources.event_bus_name,
+        "INGEST_DEAD_LETTER_QUEUE_URL": resources.ingest_dead_letter_queue_url,
+        # Set rather than left to the code's default: the ingestion rule matches this value.
+        "INGEST_DETAIL_TYPE": INGEST_DETAIL_TYPE,
         "JWT_ISSUER": jwt.issuer,
         "JWT_AUDIENCE": jwt.audience,
         "JWT_JWKS_URL": jwt.jwks_url,  # never JWT_HS256_SECRET: that is for the local stack only
@@ -118,11 +161,17 @@ def settings_values(config: StackConfig, *, table_name: str, callback_url: str, 
     return values
 
 
-def environment(
-    spec: FunctionSpec, config: StackConfig, *, table_name: str, callback_url: str, jwt: JwtSettings
-) -> dict[str, str]:
+def function_values(name: FunctionName, config: StackConfig) -> dict[str, str]:
+    """Settings one function gets with another value than the others: the fan-out workers
+    do nothing but deliver, so they keep more sends in flight (fanoutWorkerConcurrency)."""
+    if name == "fanout_worker":
+        return {"FANOUT_CONCURRENCY": str(config.fanout_worker_concurrency)}
+    return {}
+
+
+def environment(spec: FunctionSpec, config: StackConfig, *, resources: Resources, jwt: JwtSettings) -> dict[str, str]:
     """Exactly the variables the function's code reads (tests/infra checks both ways)."""
-    values = settings_values(config, table_name=table_name, callback_url=callback_url, jwt=jwt)
+    values = settings_values(config, resources=resources, jwt=jwt) | function_values(spec.name, config)
     env = {
         "POWERTOOLS_SERVICE_NAME": service_name(spec.name),
         "POWERTOOLS_METRICS_NAMESPACE": config.metrics_namespace,
@@ -150,6 +199,15 @@ class ConnectionsApi(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class Messaging:
+    """The queues and the bus the functions' code sends to."""
+
+    fanout_queue: sqs.IQueue
+    ingest_dead_letter_queue: sqs.IQueue
+    event_bus: events.IEventBus
+
+
 class RealtimeFunctions(Construct):
     def __init__(
         self,
@@ -160,17 +218,30 @@ class RealtimeFunctions(Construct):
         table: dynamodb.ITable,
         jwt: JwtSettings,
         connections: ConnectionsApi,
+        messaging: Messaging,
     ) -> None:
         super().__init__(scope, construct_id)
         self._config = config
         self._table = table
         self._connections = connections
+        self._messaging = messaging
+        self._queues: dict[str, sqs.IQueue] = {
+            "FANOUT_QUEUE_URL": messaging.fanout_queue,
+            "INGEST_DEAD_LETTER_QUEUE_URL": messaging.ingest_dead_letter_queue,
+        }
+        assert set(self._queues) == set(QUEUE_URL_VARIABLES)
+        resources = Resources(
+            table_name=table.table_name,
+            callback_url=connections.callback_url,
+            fanout_queue_url=messaging.fanout_queue.queue_url,
+            event_bus_name=messaging.event_bus.event_bus_name,
+            ingest_dead_letter_queue_url=messaging.ingest_dead_letter_queue.queue_url,
+        )
         self._layers = [self._powertools_layer(config), self._shared_layer()]
         self.functions: dict[FunctionName, lambda_.Function] = {}
         self.log_groups: dict[FunctionName, logs.LogGroup] = {}
         for spec in SPECS:
-            env = environment(spec, config, table_name=table.table_name, callback_url=connections.callback_url, jwt=jwt)
-            self.functions[spec.name] = self._function(spec, env)
+            self.functions[spec.name] = self._function(spec, environment(spec, config, resources=resources, jwt=jwt))
 
     def __getitem__(self, name: FunctionName) -> lambda_.Function:
         return self.functions[name]
@@ -208,7 +279,7 @@ class RealtimeFunctions(Construct):
         )
         # Instead of AWSLambdaBasicExecutionRole (any log group): its own log group only.
         logs_group.grant_write(role)
-        for statement in self._statements(spec.name):
+        for statement in self._statements(spec.name, env):
             role.add_to_policy(statement)
 
         function = lambda_.Function(
@@ -254,7 +325,7 @@ class RealtimeFunctions(Construct):
             "Lambda supports; move all three together.",
         )
 
-    def _statements(self, name: FunctionName) -> list[iam.PolicyStatement]:
+    def _statements(self, name: FunctionName, env: dict[str, str]) -> list[iam.PolicyStatement]:
         statements = []
         if actions := TABLE_ACTIONS[name]:
             statements.append(iam.PolicyStatement(actions=list(actions), resources=[self._table.table_arn]))
@@ -263,6 +334,20 @@ class RealtimeFunctions(Construct):
                 iam.PolicyStatement(
                     actions=["execute-api:ManageConnections"],
                     resources=[self._connections.connections_arn(method) for method in methods],
+                )
+            )
+        if actions := QUEUE_ACTIONS[name]:
+            queues = [queue.queue_arn for variable, queue in self._queues.items() if variable in env]
+            assert queues, f"{name} calls SQS but its settings name no queue"
+            statements.append(iam.PolicyStatement(actions=list(actions), resources=queues))
+        if actions := BUS_ACTIONS[name]:
+            assert "EVENT_BUS_NAME" in env, f"{name} calls EventBridge but its settings name no bus"
+            statements.append(
+                iam.PolicyStatement(
+                    actions=list(actions),
+                    resources=[self._messaging.event_bus.event_bus_arn],
+                    # Only lifecycle events: nothing the ingestion rule would take for a publish.
+                    conditions={"StringEquals": {"events:source": self._config.lifecycle_source}},
                 )
             )
         return statements

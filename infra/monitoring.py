@@ -1,8 +1,12 @@
 """A dashboard and the alarms an operator needs, optionally e-mailed through SNS.
 
-Alarms: each function's errors and throttles (the scheduled sweeper's too); a spike of rejected WebSocket connections
-(4xx: the authorizer's 401/403, throttling); REST 5xx; deliveries that failed after every
-retry (`DeliveryFailures`, summed over the functions that publish); DynamoDB throttling.
+Alarms: each function's errors and throttles (the scheduled sweeper's, the fan-out
+workers' and the ingestion's too); a spike of rejected WebSocket connections (4xx: the
+authorizer's 401/403, throttling); REST 5xx; deliveries that failed after every retry
+(`DeliveryFailures`, summed over the functions that deliver); DynamoDB throttling; any
+message in either dead-letter queue (a poison fan-out slice; an event the ingestion refused
+or could not deliver); a fan-out queue falling behind (its oldest slice waiting longer
+than `fanoutQueueAgeAlarmSeconds`).
 
 The hub's own metrics come from its code (Powertools Metrics, as EMF log lines: see
 realtime/observability.py and realtime/domain/hub.py): namespace POWERTOOLS_METRICS_NAMESPACE,
@@ -24,23 +28,42 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
 from infra.config import FunctionName, StackConfig
+from infra.event_bus import RealtimeEventBus
+from infra.fanout_queue import FanoutQueue
 from infra.functions import RealtimeFunctions, service_name
 
 PERIOD = Duration.minutes(5)
 SERVICE_DIMENSION = "service"
-# hub.publish runs in the WebSocket `publish` action (message) and the REST API (rest_api).
-PUBLISHERS: tuple[FunctionName, ...] = ("message", "rest_api")
+# hub.publish runs in the WebSocket `publish` action (message), the REST API (rest_api) and
+# the EventBridge ingestion (ingest).
+PUBLISHERS: tuple[FunctionName, ...] = ("message", "rest_api", "ingest")
+# realtime.observability.record_deliveries: after an inline fan-out (the publishers) and
+# after each page of a queued one (the workers).
+DELIVERERS: tuple[FunctionName, ...] = (*PUBLISHERS, "fanout_worker")
+# The lifecycle events go to the bus wherever a connection opens, closes or moves.
+LIFECYCLE_EMITTERS: tuple[FunctionName, ...] = (
+    "connect",
+    "disconnect",
+    "fanout_worker",
+    "ingest",
+    "message",
+    "rest_api",
+    "sweeper",
+)
 # Every metric the code emits → the functions that emit it.
 APP_METRICS: dict[str, tuple[FunctionName, ...]] = {
     "ConnectionsOpened": ("connect",),  # hub.connect
     "ConnectionsClosed": ("disconnect",),  # hub.disconnect
     "ConnectionsExpired": ("sweeper",),  # hub.sweep_expired: removed without a $disconnect
     "MessagesReplayed": ("message",),  # hub.replay: messages a resume sent
-    "MessagesPublished": PUBLISHERS,
-    "Deliveries": PUBLISHERS,
-    "GoneConnections": PUBLISHERS,
-    "DeliveryFailures": PUBLISHERS,
-    "FanoutDuration": PUBLISHERS,  # milliseconds
+    "MessagesPublished": PUBLISHERS,  # once per message, inline or queued
+    "Deliveries": DELIVERERS,
+    "GoneConnections": DELIVERERS,
+    "DeliveryFailures": DELIVERERS,  # and hub.reply (message) when a reply fails
+    "FanoutDuration": DELIVERERS,  # milliseconds
+    "MessagesQueued": PUBLISHERS,  # hub._enqueue: a publish handed to the workers
+    "IngestRejected": ("ingest",),  # an event sent to the dead-letter queue, refused
+    "LifecycleEventsFailed": LIFECYCLE_EMITTERS,  # realtime/adapters/event_bus.py: not put on the bus
 }
 
 
@@ -55,6 +78,8 @@ class Monitoring(Construct):
         websocket_stage: apigwv2.WebSocketStage,
         rest_api: apigw.RestApi,
         table: dynamodb.ITable,
+        fanout: FanoutQueue,
+        bus: RealtimeEventBus,
     ) -> None:
         super().__init__(scope, construct_id)
         self.alarms: list[cloudwatch.Alarm] = []
@@ -94,6 +119,36 @@ class Monitoring(Construct):
             "Messages not delivered after every retry (WebSocket and REST publishes)",
         )
         self._alarm("dynamodb-throttles", table_throttles, 1, "DynamoDB throttled requests")
+        # No labels on what an alarm watches (a label makes it a metric-math query).
+        dead_letters = {
+            "fanout": fanout.dead_letter_queue.metric_approximate_number_of_messages_visible(
+                statistic="Maximum", period=PERIOD
+            ),
+            "ingest": bus.dead_letter_queue.metric_approximate_number_of_messages_visible(
+                statistic="Maximum", period=PERIOD
+            ),
+        }
+        self._alarm(
+            "fanout-dlq-messages",
+            dead_letters["fanout"],
+            1,
+            "A queued fan-out slice failed 5 times and is in the fan-out dead-letter queue (its shard missed "
+            "that message; see docs/deploy.md to inspect and redrive)",
+        )
+        self._alarm(
+            "ingest-dlq-messages",
+            dead_letters["ingest"],
+            1,
+            "An EventBridge event was refused (invalid) or could not be published: see the ingestion dead-letter queue",
+        )
+        queue_age = fanout.queue.metric_approximate_age_of_oldest_message(statistic="Maximum", period=PERIOD)
+        self._alarm(
+            "fanout-queue-age",
+            queue_age,
+            config.fanout_queue_age_alarm_seconds,
+            f"Queued fan-out is behind: a slice has waited {config.fanout_queue_age_alarm_seconds} s or more "
+            "(workers throttled, failing or at fanoutWorkerMaxConcurrency)",
+        )
 
         self.dashboard = self._dashboard(
             functions,
@@ -104,6 +159,8 @@ class Monitoring(Construct):
             rejected_connections,
             table_throttles,
         )
+        self._messaging_widgets(fanout, queue_age, dead_letters)
+        self.dashboard.add_widgets(cloudwatch.AlarmStatusWidget(title="Alarms", alarms=self.alarms, width=24))
 
     def app_metric(
         self, name: str, function: FunctionName, *, statistic: str = "Sum", label: str | None = None
@@ -184,7 +241,7 @@ class Monitoring(Construct):
 
         def published(name: str, title: str) -> cloudwatch.GraphWidget:
             return cloudwatch.GraphWidget(
-                title=title, left=[self.app_metric(name, function) for function in PUBLISHERS], width=6
+                title=title, left=[self.app_metric(name, function) for function in APP_METRICS[name]], width=6
             )
 
         dashboard = cloudwatch.Dashboard(self, "Dashboard", dashboard_name=Stack.of(self).stack_name)
@@ -212,7 +269,10 @@ class Monitoring(Construct):
             published("GoneConnections", "Gone connections (410, removed)"),
             cloudwatch.GraphWidget(
                 title="Deliveries failed after retries",
-                left=[*(self.app_metric("DeliveryFailures", f) for f in PUBLISHERS), delivery_failures],
+                left=[
+                    *(self.app_metric("DeliveryFailures", function) for function in APP_METRICS["DeliveryFailures"]),
+                    delivery_failures,
+                ],
                 width=6,
             ),
         )
@@ -221,7 +281,7 @@ class Monitoring(Construct):
                 title="Fan-out duration (ms)",
                 left=[
                     self.app_metric("FanoutDuration", function, statistic=statistic, label=f"{statistic} {function}")
-                    for function in PUBLISHERS
+                    for function in APP_METRICS["FanoutDuration"]
                     for statistic in ("p50", "p99")
                 ],
                 width=6,
@@ -266,5 +326,44 @@ class Monitoring(Construct):
             ),
             cloudwatch.GraphWidget(title="DynamoDB throttling", left=[table_throttles], width=12),
         )
-        dashboard.add_widgets(cloudwatch.AlarmStatusWidget(title="Alarms", alarms=self.alarms, width=24))
         return dashboard
+
+    def _messaging_widgets(
+        self,
+        fanout: FanoutQueue,
+        queue_age: cloudwatch.Metric,
+        dead_letters: dict[str, cloudwatch.Metric],
+    ) -> None:
+        """The queued fan-out, the dead-letter queues, the ingestion and the lifecycle events."""
+        self.dashboard.add_widgets(
+            cloudwatch.GraphWidget(
+                title="Queued fan-out",
+                left=[
+                    *(self.app_metric("MessagesQueued", f) for f in APP_METRICS["MessagesQueued"]),
+                    fanout.queue.metric_number_of_messages_sent(statistic="Sum", period=PERIOD, label="Slices sent"),
+                    fanout.queue.metric_approximate_number_of_messages_visible(
+                        statistic="Maximum", period=PERIOD, label="Slices waiting"
+                    ),
+                ],
+                right=[queue_age.with_(label="Oldest slice (s)")],
+                width=6,
+            ),
+            cloudwatch.GraphWidget(
+                title="Dead-letter queues",
+                left=[
+                    dead_letters["fanout"].with_(label="Fan-out slices"),
+                    dead_letters["ingest"].with_(label="Ingested events"),
+                ],
+                width=6,
+            ),
+            cloudwatch.GraphWidget(
+                title="Ingested events refused",
+                left=[self.app_metric("IngestRejected", "ingest", label="IngestRejected")],
+                width=6,
+            ),
+            cloudwatch.GraphWidget(
+                title="Lifecycle events not put on the bus",
+                left=[self.app_metric("LifecycleEventsFailed", f) for f in APP_METRICS["LifecycleEventsFailed"]],
+                width=6,
+            ),
+        )

@@ -1,16 +1,18 @@
-"""RealtimeStack: the data, identity, WebSocket API, functions, REST API, the sweeper's
-schedule and monitoring."""
+"""RealtimeStack: the data, identity, WebSocket API, the fan-out queue, the event bus, the
+functions, REST API, the sweeper's schedule and monitoring."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import CfnOutput, Stack
+from aws_cdk import CfnOutput, Duration, Stack
 from constructs import Construct
 
 from infra.config import StackConfig
 from infra.data import RealtimeTable
-from infra.functions import RealtimeFunctions
+from infra.event_bus import RealtimeEventBus
+from infra.fanout_queue import FanoutQueue
+from infra.functions import SPECS_BY_NAME, Messaging, RealtimeFunctions
 from infra.identity import Identity
 from infra.monitoring import Monitoring
 from infra.rest_api import RealtimeRestApi
@@ -24,14 +26,19 @@ class RealtimeStack(Stack):
             scope,
             construct_id,
             stack_name=config.stack_name,
-            description="Real-time admin dashboards backend: API Gateway WebSocket + REST, Lambda, DynamoDB",
+            description="Real-time admin dashboards backend: API Gateway WebSocket + REST, Lambda, DynamoDB, "
+            "SQS fan-out, EventBridge",
             **kwargs,
         )
         data = RealtimeTable(self, "Data", config=config)
         identity = Identity(self, "Identity", config=config)
-        # The API exists before the functions (they need its callback URL); its routes,
-        # which need the functions, are added after them.
+        # The API, the queue and the bus exist before the functions (these need their URLs
+        # and names); the routes, the queue's consumer and the bus's rule, which need the
+        # functions, are added after them.
         websocket = RealtimeWebSocketApi(self, "WebSocket", config=config)
+        worker_timeout = Duration.seconds(SPECS_BY_NAME["fanout_worker"].timeout(config))
+        fanout = FanoutQueue(self, "Fanout", config=config, worker_timeout=worker_timeout)
+        bus = RealtimeEventBus(self, "Events", config=config)
         functions = RealtimeFunctions(
             self,
             "Functions",
@@ -39,8 +46,15 @@ class RealtimeStack(Stack):
             table=data.table,
             jwt=identity.jwt,
             connections=websocket,
+            messaging=Messaging(
+                fanout_queue=fanout.queue,
+                ingest_dead_letter_queue=bus.dead_letter_queue,
+                event_bus=bus.bus,
+            ),
         )
         websocket.route_to(functions)
+        fanout.consume_with(functions["fanout_worker"], config=config)
+        bus.route_to(functions["ingest"])
         rest = RealtimeRestApi(
             self,
             "Rest",
@@ -60,12 +74,29 @@ class RealtimeStack(Stack):
             websocket_stage=websocket.stage,
             rest_api=rest.api,
             table=data.table,
+            fanout=fanout,
+            bus=bus,
         )
 
         CfnOutput(self, "WebSocketUrl", value=websocket.url, description="Dashboards connect here (?token=JWT)")
         CfnOutput(self, "RestApiUrl", value=rest.base_url, description="Base URL of the REST API")
         CfnOutput(self, "CallbackUrl", value=websocket.callback_url, description="The @connections API")
         CfnOutput(self, "TableName", value=data.table.table_name)
+        CfnOutput(self, "FanoutQueueUrl", value=fanout.queue.queue_url, description="Queued fan-out slices (FIFO)")
+        CfnOutput(
+            self,
+            "FanoutDeadLetterQueueUrl",
+            value=fanout.dead_letter_queue.queue_url,
+            description="Slices the workers failed on 5 times",
+        )
+        CfnOutput(
+            self,
+            "IngestDeadLetterQueueUrl",
+            value=bus.dead_letter_queue.queue_url,
+            description="Events refused or undeliverable by the ingestion",
+        )
+        CfnOutput(self, "EventBusName", value=bus.bus.event_bus_name, description="Put 'Realtime Publish' events here")
+        CfnOutput(self, "EventBusArn", value=bus.bus.event_bus_arn)
         if identity.user_pool is not None and identity.client is not None:
             CfnOutput(self, "UserPoolId", value=identity.user_pool.user_pool_id)
             CfnOutput(self, "UserPoolClientId", value=identity.client.user_pool_client_id)

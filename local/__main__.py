@@ -20,6 +20,10 @@ Realtime admin hub - local stack (DynamoDB: moto at {dynamodb}, table {table})
 
   WebSocket  {ws_url}?token=<JWT>
   REST       {rest_url}
+  Event bus  {events_url} (EventBridge PutEvents; detail-type "Realtime Publish" is published)
+  Lifecycle  {base_url}/_local/events (connection opened/closed, group occupied/vacated; also logged)
+  Queues     groups over FANOUT_QUEUE_THRESHOLD (500) members fan out through SQS FIFO + the worker;
+             dead letters: {base_url}/_local/dead-letters (ingestion)
   Admin JWT  (sub=admin, roles=admin, valid 8 h; `make -s token` mints others)
 
 export TOKEN={token}
@@ -31,6 +35,9 @@ Try it:
   curl -s -X POST {rest_url}/broadcast/analytics \\
     -H "Authorization: Bearer $TOKEN" -H "Content-Type: application/json" \\
     -d '{{"metrics":{{"cpu":0.5}}}}'
+  curl -s -X POST {base_url}/_local/events -H "Content-Type: application/json" \\
+    -d '{{"source":"my.service","detail-type":"Realtime Publish",
+         "detail":{{"group":"alerts","type":"Alert","data":{{"title":"Disk","message":"91%"}}}}}}'
 
 Ctrl-C stops.
 """
@@ -80,6 +87,8 @@ def main(argv: list[str] | None = None) -> int:
             table=LOCAL_TABLE_NAME,
             ws_url=stack.ws_url,
             rest_url=stack.rest_url,
+            events_url=stack.events_endpoint,
+            base_url=stack.base_url,
             token=mint_token("admin", ["admin"]),
         ),
         flush=True,

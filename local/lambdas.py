@@ -24,7 +24,17 @@ from typing import Any
 from local.settings import LOCAL_ACCOUNT_ID, LOCAL_REGION
 
 FUNCTIONS_DIR = Path(__file__).resolve().parent.parent / "functions"
-FUNCTION_NAMES = ("authorizer", "connect", "disconnect", "message", "rest_api", "rest_authorizer", "sweeper")
+FUNCTION_NAMES = (
+    "authorizer",
+    "connect",
+    "disconnect",
+    "fanout_worker",
+    "ingest",
+    "message",
+    "rest_api",
+    "rest_authorizer",
+    "sweeper",
+)
 # Powertools' REST resolver keeps per-request state in class attributes. In AWS every
 # concurrent request gets its own execution environment; here they share a process.
 SERIALIZED_FUNCTIONS = frozenset({"rest_api"})

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import socket
 import threading
 import time
@@ -21,12 +22,21 @@ from local import access_log, process_env
 from local.app import build_app
 from local.connections import ConnectionInfo, ConnectionRegistry
 from local.dynamodb import LocalDynamoDB
+from local.event_bus import BusSettings, LocalEventBus
 from local.events import Gateway
+from local.fanout_queue import LocalFanoutQueue
 from local.faults import FaultPlan
 from local.lambdas import LambdaRuntime
 from local.management_api import ManagementApi
 from local.schedule import SweepSchedule
-from local.settings import LOCAL_TABLE_NAME, REST_BASE_PATH, WEBSOCKET_PATH, function_environment
+from local.settings import (
+    EVENT_BUS_PATH,
+    LOCAL_ACCOUNT_ID,
+    LOCAL_TABLE_NAME,
+    REST_BASE_PATH,
+    WEBSOCKET_PATH,
+    function_environment,
+)
 from realtime.config import MAX_MESSAGE_BYTES
 
 T = TypeVar("T")
@@ -70,6 +80,8 @@ class LocalStack:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._listener: socket.socket | None = None
         self._schedule: SweepSchedule | None = None
+        self._bus: LocalEventBus | None = None
+        self._queue: LocalFanoutQueue | None = None
 
     # -- addresses --------------------------------------------------------------------
 
@@ -92,6 +104,15 @@ class LocalStack:
     @property
     def table_name(self) -> str:
         return LOCAL_TABLE_NAME
+
+    @property
+    def events_endpoint(self) -> str:
+        """EventBridge's endpoint (PutEvents): `boto3.client("events", endpoint_url=…)`."""
+        return f"{self.base_url}{EVENT_BUS_PATH}"
+
+    @property
+    def event_bus_name(self) -> str:
+        return self._require_bus().settings.bus_name
 
     @property
     def running(self) -> bool:
@@ -126,11 +147,16 @@ class LocalStack:
         environment = {**function_environment(self.port, self._dynamodb.endpoint), **self._extra_environment}
         self._saved_environment = process_env.apply(environment)
         self._runtime = LambdaRuntime()
+        self._bus = LocalEventBus(BusSettings.from_environment(environment, LOCAL_ACCOUNT_ID), self._runtime)
+        self._bus.create_dead_letter_queue()
+        workers = int(environment.get("LOCAL_FANOUT_WORKERS", "4"))
+        self._queue = LocalFanoutQueue(self._dynamodb.endpoint, self._runtime, workers=workers)
+        self._queue.create()
         self._runtime.load_all()  # every cold start happens now, so bad configuration fails fast
         gateway = Gateway(domain_name=f"{self.host}:{self.port}")
         self._schedule = SweepSchedule(gateway, self._runtime)
         config = uvicorn.Config(
-            build_app(gateway, self._runtime, self._registry, self._management_api),
+            build_app(gateway, self._runtime, self._registry, self._management_api, self._bus),
             ws="websockets-sansio",
             ws_max_size=MAX_MESSAGE_BYTES,  # a bigger message is closed with 1009, as in AWS
             ws_per_message_deflate=False,  # API Gateway negotiates no compression either
@@ -157,11 +183,15 @@ class LocalStack:
         async def serve() -> None:
             self._loop = asyncio.get_running_loop()
             sweeps = asyncio.create_task(self._schedule.run_forever()) if self._schedule else None
+            if self._queue is not None:
+                self._queue.start()
             try:
                 await server.serve(sockets=[listener])
             finally:
                 if sweeps is not None:
                     sweeps.cancel()
+                if self._queue is not None:
+                    await self._queue.stop()
 
         with asyncio.Runner(loop_factory=config.get_loop_factory()) as runner:
             runner.run(serve())
@@ -174,11 +204,17 @@ class LocalStack:
             try:
                 self._on_loop(self._registry.close_all(*_SHUTDOWN_CLOSE))
                 self.wait_idle(timeout=_SHUTDOWN_DISCONNECTS_SECONDS)
+                if self._bus is not None:
+                    self._on_loop(self._bus.drain(), timeout=15)
+                if self._queue is not None:
+                    self._on_loop(self._queue.stop(), timeout=35)
             except (RuntimeError, TimeoutError):
                 pass  # shut down regardless; uvicorn closes what is left
             self._server.should_exit = True
             self._thread.join(timeout=15)
         self._server = self._thread = self._loop = self._schedule = None
+        self._bus = None
+        self._queue = None
         if self._listener is not None:
             self._listener.close()
             self._listener = None
@@ -226,6 +262,102 @@ class LocalStack:
             raise RuntimeError("the local stack is not running")
         return self._on_loop(self._schedule.run_once(), timeout=60)
 
+    # -- configuration and the fan-out queue ----------------------------------------------
+
+    def redeploy(self, environment: Mapping[str, str]) -> None:
+        """Change the functions' environment, as a deployment would: every function
+        cold-starts again with it (e.g. {"FANOUT_QUEUE_THRESHOLD": "5"})."""
+        if self._runtime is None or self._saved_environment is None:
+            raise RuntimeError("the local stack is not running")
+        for name in environment:  # restored on stop like the rest
+            self._saved_environment.setdefault(name, os.environ.get(name))
+        self._extra_environment.update(environment)
+        os.environ.update(environment)
+        process_env.forget_cold_start_state()
+        self._runtime.load_all()
+
+    def fanout_queue_depth(self) -> dict[str, int]:
+        """The fan-out queue: messages waiting, in flight, and dead-lettered."""
+        if self._queue is None:
+            raise RuntimeError("the local stack is not running")
+        return self._queue.depth()
+
+    def wait_fanout_idle(self, timeout: float = 30.0) -> None:
+        """Until every queued slice has been processed (or dead-lettered)."""
+        self._wait(
+            lambda: (d := self.fanout_queue_depth())["visible"] == 0 and d["inFlight"] == 0,
+            timeout,
+            "the fan-out queue did not drain",
+            interval=0.1,  # each look is a request to moto, which serves one at a time
+        )
+
+    # -- the event bus ----------------------------------------------------------------
+
+    def events(self, detail_type: str | None = None, *, after: int = 0) -> list[dict[str, Any]]:
+        """The events on the local bus (EventBridge's shape), oldest first; `after` skips
+        the first ones (see `event_count`)."""
+        return [event for _, event in self._require_bus().events(after=after, detail_type=detail_type)]
+
+    def event_count(self) -> int:
+        """How many events the bus has taken so far: pass it as `after` to see only newer ones."""
+        kept = self._require_bus().events()
+        return kept[-1][0] if kept else 0
+
+    def wait_for_event(
+        self,
+        detail_type: str,
+        where: Mapping[str, Any] | None = None,
+        *,
+        after: int = 0,
+        timeout: float = 5.0,
+    ) -> dict[str, Any]:
+        """The first event of `detail_type` whose detail has every key of `where` with the
+        same value, waiting for it if need be."""
+        expected = dict(where or {})
+
+        def found() -> dict[str, Any] | None:
+            for event in self.events(detail_type, after=after):
+                detail = event["detail"]
+                if all(key in detail and detail[key] == value for key, value in expected.items()):
+                    return event
+            return None
+
+        self._wait(lambda: found() is not None, timeout, f"no {detail_type!r} event with {expected}")
+        event = found()
+        assert event is not None
+        return event
+
+    def dead_letters(self) -> list[dict[str, Any]]:
+        """The ingestion's dead-letter queue, left as it is: {"messageId", "body", "attributes"}."""
+        return self._require_bus().dead_letters()
+
+    def wait_for_dead_letter(self, event_id: str, timeout: float = 10.0) -> dict[str, Any]:
+        """The dead letter of the event `event_id` (refused by ingest, or its on-failure record)."""
+
+        def found() -> dict[str, Any] | None:
+            for letter in self.dead_letters():
+                body = letter["body"] if isinstance(letter["body"], dict) else {}
+                event = body.get("event") or body.get("requestPayload") or {}
+                if isinstance(event, dict) and event.get("id") == event_id:
+                    return letter
+            return None
+
+        letter: dict[str, Any] | None = None
+
+        def arrived() -> bool:
+            nonlocal letter
+            letter = found()
+            return letter is not None
+
+        self._wait(arrived, timeout, f"no dead letter for event {event_id}", interval=0.05)
+        assert letter is not None
+        return letter
+
+    def _require_bus(self) -> LocalEventBus:
+        if self._bus is None:
+            raise RuntimeError("the local stack is not running")
+        return self._bus
+
     def wait_idle(self, timeout: float = 5.0) -> None:
         """Wait until no socket is open and every $disconnect has run."""
         self._wait(lambda: not self._registry.sessions, timeout, "WebSocket sessions still open")
@@ -235,13 +367,13 @@ class LocalStack:
         self._wait(lambda: connection_id not in self._registry.sessions, timeout, f"{connection_id} is open")
 
     @staticmethod
-    def _wait(done: Callable[[], bool], timeout: float, what: str) -> None:
+    def _wait(done: Callable[[], bool], timeout: float, what: str, interval: float = 0.005) -> None:
         # Polled from the caller's thread: reading a set's size or membership is atomic.
         deadline = time.monotonic() + timeout
         while not done():
             if time.monotonic() > deadline:
                 raise TimeoutError(f"after {timeout} s: {what}")
-            time.sleep(0.005)
+            time.sleep(interval)
 
     def _on_loop(self, coroutine: Coroutine[Any, Any, T], timeout: float = 10.0) -> T:
         if self._loop is None:

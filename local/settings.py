@@ -11,6 +11,15 @@ LOCAL_AUDIENCE = "realtime-dashboard"
 LOCAL_TABLE_NAME = "realtime-local"
 LOCAL_REGION = "us-east-1"
 DEFAULT_PORT = 8000
+# EventBridge: the local bus (local/event_bus.py) answers PutEvents under this path, and
+# the ingestion's dead-letter queue lives in moto's SQS (same endpoint as DynamoDB).
+LOCAL_EVENT_BUS_NAME = "realtime-local"
+LOCAL_LIFECYCLE_SOURCE = "realtime.hub"
+LOCAL_INGEST_DEAD_LETTER_QUEUE = "realtime-local-ingest-dlq"
+EVENT_BUS_PATH = "/_aws/events"
+# The fan-out queue (FIFO) and its dead-letter queue, in moto's SQS (local/fanout_queue.py).
+LOCAL_FANOUT_QUEUE = "realtime-local-fanout.fifo"
+LOCAL_FANOUT_DEAD_LETTER_QUEUE = "realtime-local-fanout-dlq.fifo"
 
 
 def function_environment(port: int, dynamodb_endpoint: str) -> dict[str, str]:
@@ -23,6 +32,14 @@ def function_environment(port: int, dynamodb_endpoint: str) -> dict[str, str]:
         "JWT_AUDIENCE": LOCAL_AUDIENCE,
         "JWT_HS256_SECRET": LOCAL_DEV_SIGNING_SECRET,
         "AWS_ENDPOINT_URL_DYNAMODB": dynamodb_endpoint,
+        # boto3 names the variable after the service id: EventBridge, not "events".
+        "AWS_ENDPOINT_URL_EVENTBRIDGE": f"http://127.0.0.1:{port}{EVENT_BUS_PATH}",
+        "AWS_ENDPOINT_URL_SQS": dynamodb_endpoint,  # moto's server serves every service
+        "EVENT_BUS_NAME": LOCAL_EVENT_BUS_NAME,
+        "LIFECYCLE_SOURCE": LOCAL_LIFECYCLE_SOURCE,
+        # moto's queue URLs: <endpoint>/<account>/<name>
+        "INGEST_DEAD_LETTER_QUEUE_URL": f"{dynamodb_endpoint}/{LOCAL_ACCOUNT_ID}/{LOCAL_INGEST_DEAD_LETTER_QUEUE}",
+        "FANOUT_QUEUE_URL": f"{dynamodb_endpoint}/{LOCAL_ACCOUNT_ID}/{LOCAL_FANOUT_QUEUE}",
         "AWS_DEFAULT_REGION": LOCAL_REGION,
         "AWS_REGION": LOCAL_REGION,
         # moto accepts any credentials; these are placeholders, not secrets.

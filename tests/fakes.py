@@ -103,3 +103,43 @@ class FakeIdempotency:
         answer = compute()
         self.answers[(caller, key)] = (request, answer)
         return answer
+
+
+class FakeQueue:
+    """The FanoutQueue port in memory: records slices; `fail` makes enqueue unavailable."""
+
+    def __init__(self) -> None:
+        from realtime.domain.models import FanoutSlice
+
+        self.slices: list[FanoutSlice] = []
+        self.fail = False
+
+    def enqueue(self, slices: list) -> None:
+        from realtime.errors import ServiceUnavailable
+
+        if self.fail:
+            raise ServiceUnavailable("the fan-out queue is unavailable; retry later")
+        self.slices += slices
+
+    def drain(self, hub: object) -> int:
+        """Deliver every queued slice, oldest first, as the workers would; how many."""
+        done = 0
+        while self.slices:
+            hub.deliver_slice(self.slices.pop(0))  # type: ignore[attr-defined]
+            done += 1
+        return done
+
+
+class FakeEventPublisher:
+    """The EventPublisher port in memory: every lifecycle event, in order."""
+
+    def __init__(self) -> None:
+        self.events: list = []
+        self._lock = threading.Lock()
+
+    def publish(self, events: list) -> None:
+        with self._lock:
+            self.events += events
+
+    def of(self, kind: type) -> list:
+        return [event for event in self.events if isinstance(event, kind)]

@@ -5,10 +5,17 @@ From functions/<name>/handler.py (its module code, which runs at cold start, and
 `realtime` package, and collect what the reached code does:
 
 - the AWS operations it calls on a boto3 client (`<…>client.<operation>(…)`, and
-  `get_paginator("<operation>")`), told apart by botocore's own service models; for
-  DynamoDB's TransactWriteItems, the kinds of items the reached code builds
-  (`{"Put": …}`, `{"Update": …}`, `{"Delete": …}`, `{"ConditionCheck": …}`), which DynamoDB
-  authorizes one by one as PutItem, UpdateItem, DeleteItem and ConditionCheckItem;
+  `get_paginator("<operation>")`) of the services the stack grants (SERVICES: DynamoDB,
+  the @connections API, SQS, EventBridge), told apart by botocore's own service models:
+  a client's service is the one whose model has every operation the class (or module)
+  calls on that receiver, or the one named where it is created
+  (`… = boto3.client("<service>")`); a receiver no single service fits is reported in
+  `ambiguous`. For DynamoDB's TransactWriteItems, the kinds of items the reached code
+  builds (`{"Put": …}`, `{"Update": …}`, `{"Delete": …}`, `{"ConditionCheck": …}`), which
+  DynamoDB authorizes one by one as PutItem, UpdateItem, DeleteItem and ConditionCheckItem;
+- requests the code signs and sends itself, without boto3: in a module that names a SigV4
+  signing name as a constant (`SERVICE = "execute-api"`), a call with an HTTP method as a
+  literal argument (`self._call("POST", …)`) is the @connections operation of that method;
 - the same for library classes the code uses (Powertools' DynamoDBPersistenceLayer, which
   stores the idempotency records in our table), read from the library's installed source;
 - the metric names it passes to `add_metric(name=...)`.
@@ -16,13 +23,13 @@ From functions/<name>/handler.py (its module code, which runs at cold start, and
 References are followed by name, with the receiver's type where the source says it: `self`
 (the class and every class it inherits from or is inherited by), parameters and attributes
 through their annotations (a Protocol port stands for the package classes that implement
-it), locals through what they are assigned, calls through return annotations. Functions a
-module registers with a decorator (the REST routes) are reached when the module is
-imported. An attribute whose receiver's type is unknown reaches every method of that name
-in the package (more than the code can do, never less), unless the name is also a method of
-a built-in type (`.append`, `.join`, …): those are reported in `ambiguous`, which the tests
-require to be empty, so a reference the analysis cannot place fails loudly instead of
-being dropped.
+it: every method, with a signature that accepts the protocol's calls), locals through what
+they are assigned, calls through return annotations. Functions a module registers with a
+decorator (the REST routes) are reached when the module is imported. An attribute whose
+receiver's type is unknown reaches every method of that name in the package (more than the
+code can do, never less), unless the name is also a method of a built-in type (`.append`,
+`.join`, …): those are reported in `ambiguous`, which the tests require to be empty, so a
+reference the analysis cannot place fails loudly instead of being dropped.
 """
 
 from __future__ import annotations
@@ -59,6 +66,13 @@ _WRAPPING_DECORATORS = {"cache", "lru_cache", "cached_property", "property", "st
 # Methods the runtime calls implicitly on an instance of a class the code refers to.
 _IMPLICIT_METHODS = {"__init__", "__post_init__", "model_post_init", "__call__", "__enter__", "__exit__",
                      "__iter__", "__next__"}  # fmt: skip
+# Methods of a built-in or library container that hand back what it holds, and methods of a
+# library object that hand back what our code gave it (a Future's result).
+_ELEMENT_ACCESSORS = {"pop", "popleft", "get", "setdefault", "__getitem__"}
+_PASSED_THROUGH = {"result"}
+_SEQUENCES = {"list", "deque", "set", "frozenset", "Sequence", "MutableSequence", "Iterable", "Iterator",
+              "Collection", "AbstractSet", "MutableSet", "Queue", "SimpleQueue", "LifoQueue"}  # fmt: skip
+_MAPPINGS = {"dict", "Mapping", "MutableMapping", "defaultdict", "OrderedDict"}
 _BUILTIN_METHODS = frozenset(
     name for kind in (str, bytes, list, dict, set, frozenset, tuple, int, float, object) for name in dir(kind)
 )
@@ -77,8 +91,99 @@ def _http_method(service: str, operation: str) -> str:
     return str(model.operation_model(operation).http["method"])
 
 
+@cache
+def _http_operation(service: str, method: str) -> str:
+    """The operation of a REST-style service (the @connections API) an HTTP method calls."""
+    model = botocore.session.get_session().get_service_model(service)
+    (operation,) = [name for name in model.operation_names if _http_method(service, name) == method]
+    return operation
+
+
 DYNAMODB = "dynamodb"
 MANAGEMENT_API = "apigatewaymanagementapi"
+SQS = "sqs"
+EVENTS = "events"
+# The services whose calls the stack grants (infra/permissions.py), by botocore name.
+SERVICES = (DYNAMODB, MANAGEMENT_API, SQS, EVENTS)
+# SigV4 signing name → botocore service, for requests the code signs itself.
+SIGNING_NAMES = {"execute-api": MANAGEMENT_API}
+_HTTP_METHODS = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"}
+# Operations IAM authorizes as another action (the batch forms of SQS's calls).
+_IAM_ACTIONS = {
+    (SQS, "SendMessageBatch"): "sqs:SendMessage",
+    (SQS, "DeleteMessageBatch"): "sqs:DeleteMessage",
+    (SQS, "ChangeMessageVisibilityBatch"): "sqs:ChangeMessageVisibility",
+}
+_IAM_PREFIXES = {DYNAMODB: "dynamodb", SQS: "sqs", EVENTS: "events"}
+
+
+def iam_action(service: str, operation: str) -> str:
+    return _IAM_ACTIONS.get((service, operation), f"{_IAM_PREFIXES[service]}:{operation}")
+
+
+def _services_with(operations: set[str]) -> list[str]:
+    """The modelled services whose clients have every one of these (snake_case) operations."""
+    return [service for service in SERVICES if operations <= set(_operations(service))]
+
+
+def _is_client(receiver: ast.expr) -> bool:
+    return _dotted(receiver).lower().endswith("client")
+
+
+def _created_client(value: ast.expr | None) -> str | None:
+    """The service of `boto3.client("<service>", …)` (or `<session>.client(…)`), else None."""
+    if not (isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) and value.func.attr == "client"):
+        return None
+    names = [arg for arg in value.args[:1]] + [k.value for k in value.keywords if k.arg == "service_name"]
+    if names and isinstance(names[0], ast.Constant) and isinstance(names[0].value, str):
+        return names[0].value
+    return None
+
+
+@dataclass
+class Clients:
+    """The boto3 clients of one class (or of one module's functions), by receiver: what it
+    calls on each, and the service named where a receiver is created."""
+
+    operations: dict[str, set[str]] = field(default_factory=dict)
+    created: dict[str, str] = field(default_factory=dict)
+
+    def add(self, nodes: Iterator[ast.AST]) -> None:
+        for node in nodes:
+            if isinstance(node, ast.Assign | ast.AnnAssign):
+                service = _created_client(node.value)
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                if service is not None:
+                    for target in targets:
+                        self.created[_dotted(target)] = service
+            elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and _is_client(node.func.value):
+                self.operations.setdefault(_dotted(node.func.value), set()).add(_operation(node))
+
+    def service(self, receiver: str, operation: str) -> str | None:
+        """The service of one call; None when it is not an operation of a modelled service.
+        Raises Ambiguous when several services fit."""
+        if receiver in self.created:
+            return self.created[receiver] if operation in _operations(self.created[receiver]) else None
+        candidates = _services_with(self.operations.get(receiver, set()) | {operation})
+        if not candidates:  # operations of several services on one receiver: go by this one
+            candidates = _services_with({operation})
+        if len(candidates) > 1:
+            raise Ambiguous(f"{receiver}.{operation}: an operation of {', '.join(candidates)}")
+        return candidates[0] if candidates else None
+
+
+class Ambiguous(Exception):
+    """A client call the analysis cannot attribute to exactly one service."""
+
+
+def _operation(call: ast.Call) -> str:
+    """The snake_case operation a client call performs (a paginator's too)."""
+    assert isinstance(call.func, ast.Attribute)
+    if call.func.attr == "get_paginator":
+        first = call.args[0]
+        assert isinstance(first, ast.Constant), ast.unparse(call)
+        return str(first.value)
+    return call.func.attr
 
 
 # -- the source, indexed ----------------------------------------------------------------------
@@ -152,6 +257,21 @@ class Program:
         for cls in self.classes.values():
             for method in cls.methods.values():
                 self.methods_named.setdefault(method.name, []).append(method)
+        # boto3 clients, by class (qualname) or module (name); modules that sign requests.
+        self.clients: dict[str, Clients] = {}
+        self.signing: dict[str, str] = {}
+        for module in self.modules.values():
+            clients = self.clients.setdefault(module.name, Clients())
+            for statement in module.tree.body:
+                if not isinstance(statement, ast.ClassDef):
+                    clients.add(ast.walk(statement))
+            for cls in module.classes.values():
+                clients = self.clients.setdefault(cls.qualname, Clients())
+                for method in cls.methods.values():
+                    clients.add(ast.walk(method.node))
+            signs = _signing_names(module.tree)
+            if signs:
+                (self.signing[module.name],) = signs  # several signing names: not modelled
         self._scopes: dict[str, Scope] = {}
         self._types: dict[tuple[str, str], Types] = {}
 
@@ -235,6 +355,29 @@ class Program:
         self._types[key] = types
         return types
 
+    def attribute_annotations(self, owner: str, attribute: str) -> list[tuple[Scope, ast.expr]]:
+        """The annotations `self.<attribute>` is declared with in the class hierarchy."""
+        found: list[tuple[Scope, ast.expr]] = []
+        for cls in self.hierarchy(owner):
+            for statement in cls.node.body:
+                if (
+                    isinstance(statement, ast.AnnAssign)
+                    and isinstance(statement.target, ast.Name)
+                    and statement.target.id == attribute
+                ):
+                    found.append((self.scope(Code(cls.module, None, "<module>", cls.node)), statement.annotation))
+            for method in cls.methods.values():
+                for node in ast.walk(method.node):
+                    if (
+                        isinstance(node, ast.AnnAssign)
+                        and isinstance(node.target, ast.Attribute)
+                        and isinstance(node.target.value, ast.Name)
+                        and node.target.value.id == "self"
+                        and node.target.attr == attribute
+                    ):
+                        found.append((self.scope(method), node.annotation))
+        return found
+
     @property
     def functions(self) -> list[str]:
         return sorted(name.split(".")[1] for name in self.modules if name.startswith("functions."))
@@ -315,13 +458,39 @@ class Program:
         return [self.classes[name] for name in sorted(related)]
 
     def implementations(self, protocol: str) -> set[str]:
-        """Package classes that have every method of a Protocol (structural typing)."""
-        wanted = set(self.classes[protocol].methods)
-        return {
-            cls.qualname
-            for cls in self.classes.values()
-            if not cls.protocol and wanted <= {name for a in self.ancestors(cls.qualname) for name in a.methods}
-        }
+        """Package classes that have every method of a Protocol (structural typing), each
+        accepting the arguments the protocol's method does (so that a use case that happens
+        to share a method name with a port, like RealtimeHub.publish and
+        EventPublisher.publish, is not taken for an implementation of it)."""
+        wanted = self.classes[protocol].methods
+        found = set()
+        for cls in self.classes.values():
+            if cls.protocol:
+                continue
+            methods: dict[str, Code] = {}
+            for ancestor in self.ancestors(cls.qualname):  # the first definition in the MRO wins
+                for name, method in ancestor.methods.items():
+                    methods.setdefault(name, method)
+            if all(name in methods and _accepts(methods[name].node, wanted[name].node) for name in wanted):
+                found.add(cls.qualname)
+        return found
+
+    def client_service(self, owner: str, receiver: str, operation: str) -> str | None:
+        """The service of `<receiver>.<operation>(…)` in a method of class `owner` (its
+        whole hierarchy shares its clients) or in a function of module `owner`."""
+        if owner in self.classes:
+            merged = Clients()
+            for cls in self.hierarchy(owner):
+                clients = self.clients[cls.qualname]
+                merged.created |= clients.created
+                for name, operations in clients.operations.items():
+                    merged.operations.setdefault(name, set()).update(operations)
+            return merged.service(receiver, operation)
+        return self.clients[owner].service(receiver, operation)
+
+    def created_services(self) -> set[str]:
+        """Every service the code creates a boto3 client of by name."""
+        return {service for clients in self.clients.values() for service in clients.created.values()}
 
 
 @dataclass(frozen=True)
@@ -345,6 +514,52 @@ def _imports(node: ast.Import | ast.ImportFrom, package: str) -> dict[str, tuple
     for alias in node.names:
         found[alias.asname or alias.name] = (source, alias.name)
     return found
+
+
+def _parameters(node: ast.AST) -> tuple[list[ast.arg], int, bool, set[str], set[str], bool]:
+    """(positional parameters without self, how many are required, *args?, keyword-only
+    names, required keyword-only names, **kwargs?) of a function definition."""
+    assert isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+    arguments = node.args
+    decorators = {_dotted(d).split(".")[-1] for d in node.decorator_list}
+    positional = [*arguments.posonlyargs, *arguments.args][0 if "staticmethod" in decorators else 1 :]
+    required = len(positional) - len(arguments.defaults)
+    keyword_only = {a.arg for a in arguments.kwonlyargs}
+    required_keywords = {a.arg for a, d in zip(arguments.kwonlyargs, arguments.kw_defaults, strict=True) if d is None}
+    return (
+        positional,
+        required,
+        arguments.vararg is not None,
+        keyword_only,
+        required_keywords,
+        arguments.kwarg is not None,
+    )
+
+
+def _accepts(implementation: ast.AST, protocol: ast.AST) -> bool:
+    """Whether a method accepts every call the protocol's method allows (by arity and
+    keyword names, not annotations)."""
+    wanted, wanted_required, _, wanted_keywords, _, _ = _parameters(protocol)
+    positional, required, varargs, keywords, required_keywords, kwargs = _parameters(implementation)
+    names = {a.arg for a in positional} | keywords
+    return (
+        required <= wanted_required
+        and (len(positional) >= len(wanted) or varargs)
+        and (wanted_keywords <= names or kwargs)
+        and required_keywords <= wanted_keywords
+    )
+
+
+def _signing_names(tree: ast.Module) -> set[str]:
+    """The services a module signs requests for: its top-level string constants that are
+    SigV4 signing names (SIGNING_NAMES)."""
+    return {
+        SIGNING_NAMES[statement.value.value]
+        for statement in tree.body
+        if isinstance(statement, ast.Assign)
+        and isinstance(statement.value, ast.Constant)
+        and statement.value.value in SIGNING_NAMES
+    }
 
 
 def _executed(node: ast.AST) -> Iterator[ast.AST]:
@@ -400,10 +615,13 @@ class Scope:
         self.code = code
         self.imports: dict[str, tuple[str, str | None]] = {}
         self.locals: dict[str, Types] = {}
+        # local name → the annotations it is declared with (parameters, `x: T = …`)
+        self.declared: dict[str, list[ast.expr]] = {}
         if code.name == "<module>":
             return  # its names are the module's globals
         package = program.modules[code.module].package
-        assignments: list[tuple[ast.expr, ast.expr | None, ast.expr | None]] = []
+        # (target, value assigned, annotation, what a loop iterates over)
+        assignments: list[tuple[ast.expr, ast.expr | None, ast.expr | None, ast.expr | None]] = []
         for node in ast.walk(code.node):
             if isinstance(node, ast.Import | ast.ImportFrom):
                 self.imports |= _imports(node, package)
@@ -416,27 +634,38 @@ class Scope:
                         self.locals[arg.arg] = frozenset(c.qualname for c in hierarchy)
                     else:
                         self.locals[arg.arg] = self.annotation(arg.annotation)
+                        if arg.annotation is not None:
+                            self.declared.setdefault(arg.arg, []).append(arg.annotation)
             elif isinstance(node, ast.Assign):
-                assignments += [(target, node.value, None) for target in node.targets]
+                assignments += [(target, node.value, None, None) for target in node.targets]
             elif isinstance(node, ast.AnnAssign):
-                assignments.append((node.target, None, node.annotation))
-            elif isinstance(node, ast.For | ast.AsyncFor | ast.comprehension | ast.NamedExpr):
-                assignments.append((node.target, None, None))
+                assignments.append((node.target, None, node.annotation, None))
+                if isinstance(node.target, ast.Name):
+                    self.declared.setdefault(node.target.id, []).append(node.annotation)
+            elif isinstance(node, ast.For | ast.AsyncFor | ast.comprehension):
+                assignments.append((node.target, None, None, node.iter))
+            elif isinstance(node, ast.NamedExpr):
+                assignments.append((node.target, None, None, None))
             elif isinstance(node, ast.withitem) and node.optional_vars is not None:
-                assignments.append((node.optional_vars, None, None))
+                assignments.append((node.optional_vars, None, None, None))
             elif isinstance(node, ast.ExceptHandler | ast.MatchAs | ast.MatchStar) and node.name:
-                assignments.append((ast.Name(id=node.name), None, None))
+                assignments.append((ast.Name(id=node.name), None, None, None))
             elif isinstance(node, ast.MatchMapping) and node.rest:
-                assignments.append((ast.Name(id=node.rest), None, None))
+                assignments.append((ast.Name(id=node.rest), None, None, None))
         arguments = dict(self.locals)
         for _ in range(3):  # a local assigned from another local: settle in a few rounds
             bound: dict[str, list[Types]] = {}
-            for target, value, annotation in assignments:
-                self._bind(bound, target, value, annotation)
+            for target, value, annotation, iterated in assignments:
+                self._bind(bound, target, value, annotation, iterated)
             self.locals = arguments | {name: _union(types) for name, types in bound.items()}
 
     def _bind(
-        self, bound: dict[str, list[Types]], target: ast.expr, value: ast.expr | None, annotation: ast.expr | None
+        self,
+        bound: dict[str, list[Types]],
+        target: ast.expr,
+        value: ast.expr | None,
+        annotation: ast.expr | None,
+        iterated: ast.expr | None = None,
     ) -> None:
         if isinstance(target, ast.Tuple | ast.List):
             values = value.elts if isinstance(value, ast.Tuple | ast.List) else None
@@ -448,9 +677,50 @@ class Scope:
         elif isinstance(target, ast.Name):
             if annotation is not None:
                 types = self.annotation(annotation)
+            elif iterated is not None:  # a loop over a container whose annotation says what it holds
+                types = self.element_type(iterated, iterated=True)
             else:
                 types = self.type_of(value) if value is not None else None
             bound.setdefault(target.id, []).append(types)
+
+    def element_type(self, container: ast.expr, *, iterated: bool = False) -> Types:
+        """What a container holds, from its annotation (`deque[X]`, `list[X]`, `dict[K, V]`
+        → its values, or its keys when `iterated`): for a parameter, an annotated local, or
+        an annotated attribute of `self`; None when no annotation says."""
+        if isinstance(container, ast.Name) and container.id in self.declared:
+            declared = [(self, annotation) for annotation in self.declared[container.id]]
+        elif (
+            isinstance(container, ast.Attribute)
+            and isinstance(container.value, ast.Name)
+            and container.value.id == "self"
+            and self.code.owner
+        ):
+            declared = self.program.attribute_annotations(self.code.owner, container.attr)
+        else:
+            return None
+        if not declared:
+            return None
+        return _union([scope.elements(annotation, iterated=iterated) for scope, annotation in declared])
+
+    def elements(self, annotation: ast.expr, *, iterated: bool = False) -> Types:
+        """The types of what a container annotation holds (a mapping's values, or its keys
+        when `iterated`); None when it is not one."""
+        match annotation:
+            case ast.Constant(value=str() as text):
+                return self.elements(ast.parse(text, mode="eval").body, iterated=iterated)
+            case ast.BinOp(left=left, op=ast.BitOr(), right=right):
+                sides = [side for side in (left, right) if not (isinstance(side, ast.Constant) and side.value is None)]
+                return _union([self.elements(side, iterated=iterated) for side in sides])
+            case ast.Subscript(value=container, slice=argument):
+                name = _dotted(container).split(".")[-1]
+                if name == "Optional":
+                    return self.elements(argument, iterated=iterated)
+                arguments = argument.elts if isinstance(argument, ast.Tuple) else [argument]
+                if name in _MAPPINGS and len(arguments) == 2:
+                    return self.annotation(arguments[0 if iterated else 1])
+                if name in _SEQUENCES and len(arguments) == 1:
+                    return self.annotation(arguments[0])
+        return None
 
     def is_local(self, node: ast.expr) -> bool:
         return isinstance(node, ast.Name) and node.id in self.locals
@@ -560,6 +830,15 @@ class Scope:
                     ]
                     if methods:
                         return _union([program.scope(m).annotation(getattr(m.node, "returns", None)) for m in methods])
+                    if callee_owners is not None and not callee_owners:  # a built-in or library object
+                        if func.attr in _ELEMENT_ACCESSORS:
+                            return self.element_type(func.value)  # what it holds, if annotated
+                        if func.attr in _PASSED_THROUGH:
+                            return None  # whatever our code handed it
+                        return BUILTIN  # its own kind of object: it calls nothing of ours by name
+            case ast.Subscript(value=container):
+                if self.type_of(container) == BUILTIN:
+                    return self.element_type(container)
         return None
 
 
@@ -593,6 +872,18 @@ class Reach:
     @property
     def management_api_methods(self) -> set[str]:
         return {_http_method(MANAGEMENT_API, op) for service, op in self.calls if service == MANAGEMENT_API}
+
+    def actions(self, service: str) -> set[str]:
+        """The IAM actions of the service's operations the code calls."""
+        return {iam_action(service, operation) for called, operation in self.calls if called == service}
+
+    @property
+    def queue_actions(self) -> set[str]:
+        return self.actions(SQS)
+
+    @property
+    def bus_actions(self) -> set[str]:
+        return self.actions(EVENTS)
 
 
 class Analysis:
@@ -646,7 +937,7 @@ class Analysis:
             elif isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Load):
                 yield from self._attribute(reach, scope, node)
             if isinstance(node, ast.Call):
-                self._call(reach, node)
+                self._call(reach, scope, node)
             elif isinstance(node, ast.Dict):
                 reach.transaction_items |= {
                     key.value for key in node.keys if isinstance(key, ast.Constant) and key.value in TRANSACTION_ITEMS
@@ -718,22 +1009,39 @@ class Analysis:
             return
         yield from candidates
 
-    def _call(self, reach: Reach, node: ast.Call) -> None:
+    def _call(self, reach: Reach, scope: Scope, node: ast.Call) -> None:
         func = node.func
         if isinstance(func, ast.Attribute) and func.attr == "add_metric":
             for keyword in node.keywords:
                 if keyword.arg == "name" and isinstance(keyword.value, ast.Constant):
                     reach.metrics.add(str(keyword.value.value))
-        if not (isinstance(func, ast.Attribute) and _dotted(func.value).lower().endswith("client")):
+        if not isinstance(func, ast.Attribute):
+            self._signed_call(reach, scope, node)
             return
-        operation = func.attr
-        if operation == "get_paginator":
-            first = node.args[0]
-            assert isinstance(first, ast.Constant), ast.unparse(node)
-            operation = str(first.value)
-        for service in (DYNAMODB, MANAGEMENT_API):
-            if operation in _operations(service):
+        code = scope.code
+        if _is_client(func.value):
+            operation = _operation(node)
+            try:
+                service = self.program.client_service(code.owner or code.module, _dotted(func.value), operation)
+            except Ambiguous as exc:
+                reach.ambiguous.add(f"{code.qualname}: {exc}")
+                return
+            if service is not None:
                 reach.calls.add((service, _operations(service)[operation]))
+            return
+        self._signed_call(reach, scope, node)
+
+    def _signed_call(self, reach: Reach, scope: Scope, node: ast.Call) -> None:
+        """A call passing an HTTP method, in a module that signs its own requests."""
+        service = self.program.signing.get(scope.code.module)
+        if service is None:
+            return
+        for argument in [*node.args, *(keyword.value for keyword in node.keywords)]:
+            if isinstance(argument, ast.Constant) and argument.value in _HTTP_METHODS:
+                try:
+                    reach.calls.add((service, _http_operation(service, str(argument.value))))
+                except ValueError:
+                    reach.ambiguous.add(f"{scope.code.qualname}: {argument.value} is no operation of {service}")
 
     def _library_class(self, reach: Reach, target: External) -> None:
         """Client calls made by a class from an installed library the code uses."""
@@ -749,22 +1057,27 @@ def _library_calls(module: str, attribute: str) -> frozenset[tuple[str, str]]:
         return frozenset()
     if not inspect.isclass(value) or value.__module__.split(".")[0] in {"builtins", "typing"}:
         return frozenset()
-    calls = set()
+    clients = Clients()
+    calls: list[ast.Call] = []
     for cls in value.__mro__[:-1]:
         try:
             tree = ast.parse(inspect.getsource(cls))
         except (OSError, TypeError, SyntaxError, IndentationError):
             continue
-        for node in ast.walk(tree):
-            if (
-                isinstance(node, ast.Call)
-                and isinstance(node.func, ast.Attribute)
-                and _dotted(node.func.value).lower().endswith("client")
-            ):
-                for service in (DYNAMODB, MANAGEMENT_API):
-                    if node.func.attr in _operations(service):
-                        calls.add((service, _operations(service)[node.func.attr]))
-    return frozenset(calls)
+        clients.add(ast.walk(tree))
+        calls += [
+            node
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and _is_client(node.func.value)
+        ]
+    found = set()
+    for call in calls:
+        assert isinstance(call.func, ast.Attribute)
+        operation = _operation(call)
+        service = clients.service(_dotted(call.func.value), operation)  # Ambiguous: fails loudly
+        if service is not None:
+            found.add((service, _operations(service)[operation]))
+    return frozenset(found)
 
 
 @cache

@@ -1,9 +1,10 @@
 """The two configurations the infra tests synthesize, and ways to find things in a template.
 
 `default` is what a bare `cdk synth` builds (cdk.json's context only: a new Cognito user
-pool, retained data); `custom` sets every option the other way (external OIDC issuer,
-alarm e-mails, destroy, CORS, WAF, reserved concurrency, another stage and groups, shorter
-history and replays, a faster sweep).
+pool, retained data, a new event bus); `custom` sets every option the other way (external
+OIDC issuer, alarm e-mails, destroy, CORS, WAF, reserved concurrency, another stage and
+groups, shorter history and replays, a faster sweep, an existing event bus with an archive,
+other fan-out thresholds, shard size, lifecycle source and worker concurrency).
 """
 
 from __future__ import annotations
@@ -51,6 +52,14 @@ CUSTOM_CONTEXT: dict[str, Any] = {
     "logRetentionDays": "7",
     "removalPolicy": "destroy",
     "alarmEmail": "oncall@example.com",
+    "fanoutQueueThreshold": "200",
+    "memberShardSize": "250",
+    "fanoutWorkerConcurrency": "32",
+    "fanoutWorkerMaxConcurrency": "10",
+    "fanoutQueueAgeAlarmSeconds": "30",
+    "eventBusName": "platform-events",
+    "lifecycleSource": "com.example.realtime",
+    "eventArchiveDays": "7",
 }
 
 
@@ -101,6 +110,27 @@ def actions(statement: dict[str, Any]) -> list[str]:
     return sorted([value] if isinstance(value, str) else value)
 
 
+def grants(statements: list[dict[str, Any]]) -> set[tuple[str, str, str]]:
+    """(action, resource, condition) of every Allow statement, one triple per action and
+    resource (JSON of the resource and condition): how CDK merges statements cannot
+    change it."""
+    found = set()
+    for statement in statements:
+        assert statement["Effect"] == "Allow", statement
+        resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+        condition = json.dumps(statement.get("Condition"), sort_keys=True)
+        for action in actions(statement):
+            for resource in resources:
+                found.add((action, json.dumps(resource, sort_keys=True), condition))
+    return found
+
+
+def logical_id(synth: Synthesized, resource_type: str, path_part: str) -> str:
+    """The one resource of the type whose logical id contains `path_part`."""
+    (found,) = [name for name in synth.resources(resource_type) if path_part in name]
+    return found
+
+
 def integration_function(synth: Synthesized, uri: Any) -> str:
     """The function name an integration URI (Fn::Join with Fn::GetAtt [fn, Arn]) invokes."""
     names = {logical_id: name for name, (logical_id, _) in functions_by_name(synth).items()}
@@ -134,30 +164,37 @@ def _placeholder(*names: str) -> str:
     return "-".join(re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") for name in names)
 
 
-def resolve(value: Any) -> Any:
-    """Evaluate the intrinsic functions CDK puts in environment variables."""
+def resolve(value: Any, resources: dict[str, Any] | None = None) -> Any:
+    """Evaluate the intrinsic functions CDK puts in environment variables (`resources`: the
+    template's, for what a Ref returns: an SQS queue's Ref is its URL)."""
     if isinstance(value, str | int | float):
         return str(value)
     if isinstance(value, list):
-        return [resolve(item) for item in value]
+        return [resolve(item, resources) for item in value]
     ((function, argument),) = value.items()
     match function:
         case "Ref":
+            resource = (resources or {}).get(argument, {})
+            if resource.get("Type") == "AWS::SQS::Queue":
+                account, region = _PSEUDO_PARAMETERS["AWS::AccountId"], _PSEUDO_PARAMETERS["AWS::Region"]
+                return f"https://sqs.{region}.amazonaws.com/{account}/{_placeholder(argument)}"
+            if resource.get("Type") == "AWS::Events::EventBus":  # its name
+                return resolve(resource["Properties"]["Name"], resources)
             return _PSEUDO_PARAMETERS.get(argument) or _placeholder(argument)
         case "Fn::GetAtt":
             return _placeholder(*argument)
         case "Fn::Join":
             separator, parts = argument
-            return separator.join(resolve(parts))
+            return separator.join(resolve(parts, resources))
         case "Fn::Select":
             index, items = argument
-            return resolve(items)[int(index)]
+            return resolve(items, resources)[int(index)]
         case "Fn::Split":
             separator, text = argument
-            return resolve(text).split(separator)
+            return resolve(text, resources).split(separator)
         case "Fn::Sub":
             template, variables = (argument, {}) if isinstance(argument, str) else argument
-            values = {name: resolve(item) for name, item in variables.items()}
+            values = {name: resolve(item, resources) for name, item in variables.items()}
             return re.sub(
                 r"\$\{([^}]+)\}",
                 lambda m: values.get(m.group(1)) or _PSEUDO_PARAMETERS.get(m.group(1)) or _placeholder(m.group(1)),
@@ -168,7 +205,8 @@ def resolve(value: Any) -> Any:
 
 def resolved_environment(synth: Synthesized, function: str) -> dict[str, str]:
     """The function's variables as Lambda would set them, references made plausible values."""
-    return {name: resolve(value) for name, value in environment(synth, function).items()}
+    resources = synth.json["Resources"]
+    return {name: resolve(value, resources) for name, value in environment(synth, function).items()}
 
 
 @contextmanager

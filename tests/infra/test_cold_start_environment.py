@@ -26,6 +26,7 @@ from moto import mock_aws
 from pydantic import BaseModel, ValidationError
 
 from infra.config import StackConfig
+from infra.event_bus import INGEST_DETAIL_TYPE, created_bus_name
 from infra.functions import NOT_DEPLOYED, REPLAY_BUDGET_SECONDS, SPECS, FunctionSpec
 from infra.paths import FUNCTIONS_DIR
 from tests.infra.support import Synthesized, lambda_sandbox, resolved_environment
@@ -102,9 +103,11 @@ def test_settings_left_to_their_defaults_exist() -> None:
     assert set(NOT_DEPLOYED) <= fields
 
 
-def _configured(config: StackConfig) -> dict[str, dict[str, Any]]:
+def _configured(config: StackConfig, function: str = "message") -> dict[str, dict[str, Any]]:
     """What each settings model must hold: the stack's configuration, not a default."""
     roles = {"connect_role": config.connect_role, "publish_role": config.publish_role}
+    # The workers only fan out: their own concurrency (fanoutWorkerConcurrency).
+    concurrency = config.fanout_worker_concurrency if function == "fanout_worker" else config.fanout_concurrency
     return {
         "AuthSettings": {
             **roles,
@@ -121,14 +124,21 @@ def _configured(config: StackConfig) -> dict[str, dict[str, Any]]:
             **roles,
             "group_roles": config.groups,
             "auto_join_group": config.auto_join_group,
-            "fanout_concurrency": config.fanout_concurrency,
+            "fanout_concurrency": concurrency,
             "send_max_attempts": config.send_max_attempts,
             "history_ttl_seconds": config.history_ttl_seconds,
             "history_max_messages": config.history_max_messages,
             "replay_max_messages": config.replay_max_messages,
             "replay_budget_seconds": REPLAY_BUDGET_SECONDS,  # the stack's, sized to the timeout
+            "fanout_queue_threshold": config.fanout_queue_threshold,
+            "member_shard_size": config.member_shard_size,
+            "lifecycle_source": config.lifecycle_source,
+            # The existing bus by name, or the stack's own.
+            "event_bus_name": config.event_bus_name or created_bus_name(config.stack_name),
         },
         "RestSettings": {"cors_allow_origins": config.cors_allow_origins},
+        # The rule matches the same detail-type (infra/event_bus.py).
+        "IngestSettings": {"detail_type": INGEST_DETAIL_TYPE},
     }
 
 
@@ -139,18 +149,22 @@ def _plain(value: Any) -> Any:
 def test_every_configured_hub_setting_is_checked() -> None:
     """`_configured` names every HubSettings field the stack sets, so none can silently
     keep its default: all of them but those deliberately left unset."""
-    from realtime.config import HubSettings
+    from realtime.config import HubSettings, IngestSettings
 
-    resources = {"table_name", "callback_url"}  # the table's name and the stage's URL
+    # The table's name, the stage's URL, the queue's URL: references to resources (checked
+    # by test_template.py). The bus's name is checked here: it can come from the context.
+    resources = {"table_name", "callback_url", "fanout_queue_url"}
     unset = {name for name, field in HubSettings.model_fields.items() if field.alias in NOT_DEPLOYED}
     expected = set(HubSettings.model_fields) - resources - unset
-    assert set(_configured(StackConfig.from_context({}))["HubSettings"]) == expected
+    configured = _configured(StackConfig.from_context({}))
+    assert set(configured["HubSettings"]) == expected
+    assert set(configured["IngestSettings"]) == set(IngestSettings.model_fields) - {"dead_letter_queue_url"}
 
 
 @pytest.mark.parametrize("function", sorted(_SPECS))
 def test_loaded_settings_carry_the_stack_configuration(stack: Synthesized, function: str) -> None:
     _, loaded = cold_start(function, resolved_environment(stack, function))
-    expected = _configured(stack.config)
+    expected = _configured(stack.config, function)
     for name, settings in loaded.items():
         actual = {field: _plain(getattr(settings, field)) for field in expected[name]}
         assert actual == expected[name], f"{function}: {name}"

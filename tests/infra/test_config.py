@@ -80,6 +80,17 @@ def test_an_external_issuer_needs_all_three_settings() -> None:
         ({"sweepMinutes": "0"}, "sweepMinutes"),
         ({"sweepMinutes": "1440"}, "sweepMinutes: Input should be less than or equal to 60"),
         ({"reservedConcurrency": '{"sweeper": 0}'}, "at least 1"),
+        # The queued fan-out and the bus.
+        ({"fanoutQueueThreshold": "0"}, "fanoutQueueThreshold: Input should be greater than or equal to 1"),
+        ({"memberShardSize": "200000"}, "memberShardSize: Input should be less than or equal to 100000"),
+        ({"fanoutWorkerConcurrency": "500"}, "fanoutWorkerConcurrency"),
+        ({"fanoutWorkerMaxConcurrency": "1"}, "fanoutWorkerMaxConcurrency"),
+        ({"fanoutQueueAgeAlarmSeconds": "0"}, "fanoutQueueAgeAlarmSeconds"),
+        ({"eventBusName": "arn:aws:events:us-east-1:123456789012:event-bus/x"}, "eventBusName"),
+        ({"lifecycleSource": "aws.realtime"}, "reserved for AWS services"),
+        ({"lifecycleSource": ""}, "lifecycleSource"),
+        ({"eventArchiveDays": "0"}, "eventArchiveDays"),
+        ({"reservedConcurrency": '{"fanout_worker": 0}'}, "at least 1"),
     ],
 )
 def test_invalid_context_is_reported_by_key(context: dict[str, str], message: str) -> None:
@@ -111,6 +122,21 @@ def test_cli_strings_are_parsed() -> None:
     assert config.cors_allow_origins == ["https://a.example.com", "http://localhost:3000"]
     assert config.reserved_concurrency == {"message": 10}
     assert config.api_gateway_cloudwatch_role is False
+
+
+def test_queued_fanout_and_bus_defaults_are_the_functions_own() -> None:
+    config = StackConfig.from_context({})
+    assert config.event_bus_name is None  # the stack creates its bus
+    assert config.event_archive_days is None
+    assert (config.fanout_queue_threshold, config.member_shard_size, config.lifecycle_source) == (
+        500,
+        1000,
+        "realtime.hub",
+    )
+    assert (config.fanout_worker_concurrency, config.fanout_worker_max_concurrency) == (64, 50)
+    config = StackConfig.from_context({"eventBusName": "default", "fanoutQueueThreshold": "50"})
+    assert config.event_bus_name == "default"
+    assert config.hub_environment()["FANOUT_QUEUE_THRESHOLD"] == "50"
 
 
 def test_cdk_owned_context_is_ignored() -> None:

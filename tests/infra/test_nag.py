@@ -15,6 +15,7 @@ from aws_cdk import aws_sqs as sqs
 from cdk_nag import AwsSolutionsChecks
 from constructs import IConstruct
 
+import infra.event_bus
 import infra.functions
 import infra.identity
 import infra.rest_api
@@ -72,7 +73,13 @@ def acknowledgements_and_findings() -> Iterator[tuple[list[Acknowledgement], set
     def record(construct: IConstruct, rule: str, reason: str) -> None:
         recorded.append(Acknowledgement(construct.node.path, rule, reason))
 
-    modules: list[types.ModuleType] = [infra.functions, infra.identity, infra.rest_api, infra.websocket_api]
+    modules: list[types.ModuleType] = [
+        infra.event_bus,
+        infra.functions,
+        infra.identity,
+        infra.rest_api,
+        infra.websocket_api,
+    ]
     with pytest.MonkeyPatch.context() as patch:
         for module in modules:
             patch.setattr(module, "acknowledge", record)

@@ -1,4 +1,5 @@
-"""What the synthesized templates contain: data, APIs, functions, permissions, outputs."""
+"""What the synthesized templates contain: data, APIs, functions, the fan-out queue, the
+event bus, permissions, monitoring, outputs."""
 
 from __future__ import annotations
 
@@ -16,10 +17,19 @@ from infra.functions import (
     INTEGRATION_TIMEOUT_SECONDS,
     POWERTOOLS_LAYER_ACCOUNT,
     POWERTOOLS_LAYER_NAME,
+    QUEUE_URL_VARIABLES,
     REPLAY_BUDGET_SECONDS,
     REPLAY_OVERRUN_SECONDS,
 )
-from infra.permissions import MANAGEMENT_API_METHODS, TABLE_ACTIONS
+from infra.monitoring import APP_METRICS
+from infra.permissions import (
+    BUS_ACTIONS,
+    DESTINATION_ACTIONS,
+    MANAGEMENT_API_METHODS,
+    QUEUE_ACTIONS,
+    QUEUE_CONSUMER_ACTIONS,
+    TABLE_ACTIONS,
+)
 from realtime.adapters.dynamodb import PK, SK, TTL_ATTRIBUTE
 from realtime.auth import bearer_token
 from realtime.config import HubSettings
@@ -32,6 +42,7 @@ from tests.infra.support import (
     environment,
     function_logical_id,
     functions_by_name,
+    grants,
     integration_function,
     role_statements,
 )
@@ -369,6 +380,8 @@ def test_reserved_concurrency_is_optional(default: Synthesized, custom: Synthesi
         "rest_api": 20,
         "rest_authorizer": None,
         "sweeper": 1,
+        "fanout_worker": None,  # bounded by its event source mapping instead
+        "ingest": None,
     }
 
 
@@ -398,8 +411,8 @@ def test_a_resume_fits_in_the_message_function(stack: Synthesized) -> None:
 
 def test_sweeper_runs_on_schedule_without_overlapping(stack: Synthesized) -> None:
     period = stack.config.sweep_minutes * 60
-    (rule,) = stack.resources("AWS::Events::Rule").values()
-    properties = rule["Properties"]
+    (rule_id,) = [k for k, v in stack.resources("AWS::Events::Rule").items() if "ScheduleExpression" in v["Properties"]]
+    properties = stack.resources("AWS::Events::Rule")[rule_id]["Properties"]
     rate = re.fullmatch(r"rate\((\d+) (minute|hour|day)s?\)", properties["ScheduleExpression"])
     assert rate, properties["ScheduleExpression"]
     assert int(rate.group(1)) * {"minute": 60, "hour": 3600, "day": 86400}[rate.group(2)] == period
@@ -409,13 +422,16 @@ def test_sweeper_runs_on_schedule_without_overlapping(stack: Synthesized) -> Non
     assert target["Arn"] == {"Fn::GetAtt": [sweeper_id, "Arn"]}
     # A run waits at most one period; a failed one is not retried: the next run makes it up.
     assert target["RetryPolicy"]["MaximumEventAgeInSeconds"] == period
-    (invoke_config,) = stack.resources("AWS::Lambda::EventInvokeConfig").values()
-    assert invoke_config["Properties"]["FunctionName"] == {"Ref": sweeper_id}
+    (invoke_config,) = [
+        config
+        for config in stack.resources("AWS::Lambda::EventInvokeConfig").values()
+        if config["Properties"]["FunctionName"] == {"Ref": sweeper_id}
+    ]
     assert invoke_config["Properties"]["MaximumRetryAttempts"] == 0
+    assert "DestinationConfig" not in invoke_config["Properties"]
     # Each run ends before the next one starts.
     assert _timeouts(stack)["sweeper"] == min(period, 900)
     # Only this rule may invoke it, and nothing invokes the rule's target but EventBridge.
-    (rule_id,) = stack.resources("AWS::Events::Rule")
     permissions = [
         permission["Properties"]
         for permission in stack.resources("AWS::Lambda::Permission").values()
@@ -490,47 +506,109 @@ _XRAY = ["xray:PutTelemetryRecords", "xray:PutTraceSegments"]
 _LOGS = ["logs:CreateLogStream", "logs:PutLogEvents"]
 
 
-def test_each_function_has_exactly_the_permissions_its_code_uses(stack: Synthesized) -> None:
-    """The grants of infra/permissions.py (which test_permissions_match_code.py derives
-    from each function's code paths), and nothing else, on each function's own role."""
+def _bus_arn(stack: Synthesized) -> Any:
+    if stack.config.event_bus_name is None:
+        (bus_id,) = stack.resources("AWS::Events::EventBus")
+        return {"Fn::GetAtt": [bus_id, "Arn"]}
+    return {
+        "Fn::Join": [
+            "",
+            [
+                "arn:",
+                {"Ref": "AWS::Partition"},
+                ":events:",
+                {"Ref": "AWS::Region"},
+                ":",
+                {"Ref": "AWS::AccountId"},
+                f":event-bus/{stack.config.event_bus_name}",
+            ],
+        ]
+    }
+
+
+def _queue_ids(stack: Synthesized) -> dict[str, str]:
+    """fanout / fanout-dlq / ingest-dlq → logical id."""
+    queues = stack.resources("AWS::SQS::Queue")
+    (fanout,) = [k for k, v in queues.items() if "RedrivePolicy" in v["Properties"]]
+    dead_letter = queues[fanout]["Properties"]["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]
+    (ingest,) = set(queues) - {fanout, dead_letter}
+    return {"fanout": fanout, "fanout-dlq": dead_letter, "ingest-dlq": ingest}
+
+
+def _arn(logical_id: str) -> dict[str, Any]:
+    return {"Fn::GetAtt": [logical_id, "Arn"]}
+
+
+def _expected_grants(stack: Synthesized, name: FunctionName, function: dict[str, Any]) -> set[tuple[str, str, str]]:
+    """infra/permissions.py's grants for one function, as (action, resource, condition)."""
     table_id = next(iter(stack.resources("AWS::DynamoDB::Table")))
     api_id = next(iter(stack.resources("AWS::ApiGatewayV2::Api")))
+    log_group_id = function["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]
+    env = function["Properties"]["Environment"]["Variables"]
+    queues = _queue_ids(stack)
+    statements: list[dict[str, Any]] = [
+        {"Effect": "Allow", "Action": _LOGS, "Resource": _arn(log_group_id)},
+        {"Effect": "Allow", "Action": _XRAY, "Resource": "*"},
+    ]
+    if TABLE_ACTIONS[name]:
+        statements.append({"Effect": "Allow", "Action": list(TABLE_ACTIONS[name]), "Resource": _arn(table_id)})
+    for method in MANAGEMENT_API_METHODS[name]:
+        arn_parts = ["arn:", {"Ref": "AWS::Partition"}, ":execute-api:", {"Ref": "AWS::Region"}, ":"]
+        arn_parts += [
+            {"Ref": "AWS::AccountId"},
+            ":",
+            {"Ref": api_id},
+            f"/{stack.config.stage_name}/{method}/@connections/*",
+        ]
+        connections = {"Fn::Join": ["", arn_parts]}
+        statements.append({"Effect": "Allow", "Action": "execute-api:ManageConnections", "Resource": connections})
+    if QUEUE_ACTIONS[name]:
+        # Every queue its settings name (their URLs are the queues' Refs), and no other.
+        named = [_arn(env[variable]["Ref"]) for variable in QUEUE_URL_VARIABLES if variable in env]
+        statements.append({"Effect": "Allow", "Action": list(QUEUE_ACTIONS[name]), "Resource": named})
+    if BUS_ACTIONS[name]:
+        condition = {"StringEquals": {"events:source": stack.config.lifecycle_source}}
+        bus = _bus_arn(stack)
+        statements.append(
+            {"Effect": "Allow", "Action": list(BUS_ACTIONS[name]), "Resource": bus, "Condition": condition}
+        )
+    # What Lambda itself needs: the workers' event source mapping, the ingestion's destination.
+    if name == "fanout_worker":
+        consumer = list(QUEUE_CONSUMER_ACTIONS)
+        statements.append({"Effect": "Allow", "Action": consumer, "Resource": _arn(queues["fanout"])})
+    if name == "ingest":
+        destination = list(DESTINATION_ACTIONS)
+        statements.append({"Effect": "Allow", "Action": destination, "Resource": _arn(queues["ingest-dlq"])})
+    return grants(statements)
+
+
+def test_each_function_has_exactly_the_permissions_its_code_uses(stack: Synthesized) -> None:
+    """The grants of infra/permissions.py (which test_permissions_match_code.py derives
+    from each function's code paths), on exactly their resources, plus what Lambda itself
+    needs to run the function, and nothing else, on each function's own role."""
     for found, (_, function) in functions_by_name(stack).items():
         name = cast(FunctionName, found)
-        log_group_id = function["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]
-        expected: list[tuple[list[str], Any]] = [
-            (_LOGS, {"Fn::GetAtt": [log_group_id, "Arn"]}),
-            (_XRAY, "*"),
-        ]
-        if TABLE_ACTIONS[name]:
-            expected.append((sorted(TABLE_ACTIONS[name]), {"Fn::GetAtt": [table_id, "Arn"]}))
-        methods = MANAGEMENT_API_METHODS[name]
-        if methods:
-            connections = [
-                {
-                    "Fn::Join": [
-                        "",
-                        [
-                            "arn:",
-                            {"Ref": "AWS::Partition"},
-                            ":execute-api:",
-                            {"Ref": "AWS::Region"},
-                            ":",
-                            {"Ref": "AWS::AccountId"},
-                            ":",
-                            {"Ref": api_id},
-                            f"/{stack.config.stage_name}/{method}/@connections/*",
-                        ],
-                    ]
-                }
-                for method in methods
-            ]
-            expected.append((["execute-api:ManageConnections"], connections[0] if len(methods) == 1 else connections))
+        assert grants(role_statements(stack, name)) == _expected_grants(stack, name, function), name
 
-        statements = role_statements(stack, name)
-        assert all(statement["Effect"] == "Allow" for statement in statements)
-        actual = sorted(((actions(s), s["Resource"]) for s in statements), key=lambda item: item[0])
-        assert actual == sorted(expected, key=lambda item: item[0]), name
+
+def test_queue_and_bus_grants_reach_the_right_resources(stack: Synthesized) -> None:
+    """The publishers send to the fan-out queue only, the ingestion to its dead-letter queue
+    too; lifecycle events go to the bus with the configured source only."""
+    queues = _queue_ids(stack)
+    fanout, dead_letters = json.dumps(_arn(queues["fanout"])), json.dumps(_arn(queues["ingest-dlq"]))
+    sent_to = {
+        name: {resource for action, resource, _ in grants(role_statements(stack, name)) if action == "sqs:SendMessage"}
+        for name in functions_by_name(stack)
+    }
+    assert sent_to["message"] == sent_to["rest_api"] == {fanout}
+    assert sent_to["ingest"] == {fanout, dead_letters}
+    assert not sent_to["fanout_worker"] and not sent_to["connect"]
+    assert not any(json.dumps(_arn(queues["fanout-dlq"])) in resources for resources in sent_to.values())
+    for name in functions_by_name(stack):
+        for action, resource, condition in grants(role_statements(stack, name)):
+            if action.startswith("events:"):
+                assert resource == json.dumps(_bus_arn(stack), sort_keys=True)
+                assert json.loads(condition) == {"StringEquals": {"events:source": stack.config.lifecycle_source}}
 
 
 def test_no_role_has_managed_policies_or_wildcard_actions(stack: Synthesized) -> None:
@@ -560,7 +638,11 @@ def test_alarms(stack: Synthesized) -> None:
         "rest-5xx",
         "delivery-failures",
         "dynamodb-throttles",
+        "fanout-dlq-messages",
+        "ingest-dlq-messages",
+        "fanout-queue-age",
     }
+    assert {"fanout_worker-errors", "fanout_worker-throttles", "ingest-errors"} <= set(alarms)
     assert "sweeper-errors" in alarms  # a scheduled sweep that fails is noticed
     for name in functions:
         assert alarms[f"{name}-errors"]["MetricName"] == "Errors"
@@ -573,9 +655,11 @@ def test_alarms(stack: Synthesized) -> None:
 def test_delivery_failures_alarm_sums_what_every_publisher_emits(stack: Synthesized) -> None:
     alarm = _alarms(stack)["delivery-failures"]
     (expression,) = [query for query in alarm["Metrics"] if query.get("ReturnData")]
-    assert expression["Expression"] == "FILL(message, 0) + FILL(rest_api, 0)"
+    emitters = APP_METRICS["DeliveryFailures"]
+    assert set(emitters) >= {"message", "rest_api", "ingest", "fanout_worker"}
+    assert expression["Expression"] == " + ".join(f"FILL({function}, 0)" for function in emitters)
     watched = {query["Id"]: query["MetricStat"] for query in alarm["Metrics"] if not query.get("ReturnData")}
-    assert set(watched) == {"message", "rest_api"}
+    assert set(watched) == set(emitters)
     for function, stat in watched.items():
         assert stat["Stat"] == "Sum"
         assert stat["Period"] == 300
@@ -611,24 +695,34 @@ def test_dashboard_graphs_the_hub_metrics_per_service(stack: Synthesized) -> Non
         }
 
     services = {name: environment(stack, name)["POWERTOOLS_SERVICE_NAME"] for name in functions_by_name(stack)}
-    publishers = {services["message"], services["rest_api"]}
+    deliverers = {services[name] for name in APP_METRICS["Deliveries"]}
+    assert deliverers == {services[name] for name in ("message", "rest_api", "ingest", "fanout_worker")}
     assert graphed("Connections opened / closed / expired") == {
         ("ConnectionsOpened", services["connect"], "Sum"),
         ("ConnectionsClosed", services["disconnect"], "Sum"),
         ("ConnectionsExpired", services["sweeper"], "Sum"),
     }
     assert graphed("Messages replayed (resumes)") == {("MessagesReplayed", services["message"], "Sum")}
+    publishers = {services[name] for name in ("message", "rest_api", "ingest")}
+    assert graphed("Messages published") == {("MessagesPublished", service, "Sum") for service in publishers}
     for title, metric in [
-        ("Messages published", "MessagesPublished"),
         ("Deliveries", "Deliveries"),
         ("Gone connections (410, removed)", "GoneConnections"),
         ("Deliveries failed after retries", "DeliveryFailures"),
     ]:
-        assert graphed(title) == {(metric, service, "Sum") for service in publishers}, title
+        assert graphed(title) == {(metric, service, "Sum") for service in deliverers}, title
     assert graphed("Fan-out duration (ms)") == {
-        ("FanoutDuration", service, statistic) for service in publishers for statistic in ("p50", "p99")
+        ("FanoutDuration", service, statistic) for service in deliverers for statistic in ("p50", "p99")
+    }
+    assert graphed("Queued fan-out") == {
+        ("MessagesQueued", services[name], "Sum") for name in ("message", "rest_api", "ingest")
+    }
+    assert graphed("Ingested events refused") == {("IngestRejected", services["ingest"], "Sum")}
+    assert graphed("Lifecycle events not put on the bus") == {
+        ("LifecycleEventsFailed", services[name], "Sum") for name in APP_METRICS["LifecycleEventsFailed"]
     }
     assert {"WebSocket traffic", "REST requests", "REST latency", "DynamoDB throttling", "Alarms"} <= set(widgets)
+    assert {"Dead-letter queues"} <= set(widgets)
 
 
 def test_alarm_emails_go_through_an_encrypted_topic(default: Synthesized, custom: Synthesized) -> None:
@@ -645,6 +739,15 @@ def test_alarm_emails_go_through_an_encrypted_topic(default: Synthesized, custom
 # -- outputs ----------------------------------------------------------------------------------
 
 
+_MESSAGING_OUTPUTS = {
+    "FanoutQueueUrl",
+    "FanoutDeadLetterQueueUrl",
+    "IngestDeadLetterQueueUrl",
+    "EventBusName",
+    "EventBusArn",
+}
+
+
 def test_outputs(default: Synthesized, custom: Synthesized) -> None:
     assert set(default.json["Outputs"]) == {
         "WebSocketUrl",
@@ -653,8 +756,23 @@ def test_outputs(default: Synthesized, custom: Synthesized) -> None:
         "TableName",
         "UserPoolId",
         "UserPoolClientId",
+        *_MESSAGING_OUTPUTS,
     }
-    assert set(custom.json["Outputs"]) == {"WebSocketUrl", "RestApiUrl", "CallbackUrl", "TableName"}
+    assert set(custom.json["Outputs"]) == {
+        "WebSocketUrl",
+        "RestApiUrl",
+        "CallbackUrl",
+        "TableName",
+        *_MESSAGING_OUTPUTS,
+    }
+    for stack in (default, custom):
+        outputs = stack.json["Outputs"]
+        queues = _queue_ids(stack)
+        assert outputs["FanoutQueueUrl"]["Value"] == {"Ref": queues["fanout"]}
+        assert outputs["FanoutDeadLetterQueueUrl"]["Value"] == {"Ref": queues["fanout-dlq"]}
+        assert outputs["IngestDeadLetterQueueUrl"]["Value"] == {"Ref": queues["ingest-dlq"]}
+        assert outputs["EventBusArn"]["Value"] == _bus_arn(stack)
+    assert custom.json["Outputs"]["EventBusName"]["Value"] == "platform-events"
     websocket_url = custom.json["Outputs"]["WebSocketUrl"]["Value"]["Fn::Join"][1]
     assert websocket_url[0] == "wss://"
     assert websocket_url[-1] == "/live"

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from realtime.adapters.dynamodb import DynamoRepository
-from realtime.domain.models import Connection, Envelope, GroupState
+from realtime.domain.models import Connection, Envelope, GroupState, Removal
 from realtime.errors import ConnectionGone
 from tests.conftest import TABLE
 from tests.fakes import OneRequestAtATime
@@ -40,7 +40,7 @@ def append(repository: DynamoRepository, group: str, history_limit: int = 1000) 
         history_ttl=3600,
         history_limit=history_limit,
         now=NOW,
-    )
+    ).envelope
 
 
 def counts(repository: DynamoRepository) -> tuple[int, dict[str, int]]:
@@ -65,7 +65,7 @@ def test_counts_stay_exact_through_churn(repository: DynamoRepository) -> None:
     assert repository.unsubscribe("c1", "alerts") is False
     assert counts(repository) == (2, {"admins": 2})
 
-    assert repository.remove_connection("c1") == ["admins"]
+    assert repository.remove_connection("c1") == Removal(connection_id="c1", user_id="alice", groups=["admins"])
     assert repository.remove_connection("c1") is None  # a second $disconnect changes nothing
     assert counts(repository) == (1, {"admins": 1})
     assert repository.connection_count() == 1
@@ -75,7 +75,9 @@ def test_removal_takes_every_membership(repository: DynamoRepository) -> None:
     repository.add_connection(connection("c1"), ["admins"])
     for group in ("alerts", "analytics"):
         join(repository, connection("c1"), group)
-    assert sorted(repository.remove_connection("c1") or []) == ["admins", "alerts", "analytics"]
+    removal = repository.remove_connection("c1")
+    assert removal is not None
+    assert sorted(removal.groups) == ["admins", "alerts", "analytics"]
     assert counts(repository) == (0, {})
     assert all(list(repository.member_pages(group)) in ([], [[]]) for group in GROUPS)
 

@@ -6,7 +6,7 @@ import pytest
 
 from realtime.config import HubSettings
 from realtime.domain.hub import RealtimeHub
-from realtime.domain.models import Identity
+from realtime.domain.models import Identity, PublishResult
 from realtime.errors import Conflict, Forbidden, PayloadTooLarge, ServiceUnavailable, UnknownGroup, ValidationFailed
 from tests.fakes import FakeSender
 
@@ -62,6 +62,7 @@ def test_publish_delivers_the_envelope_to_members_only(hub: RealtimeHub, sender:
         if cid != "c":
             hub.subscribe(connection, "analytics")
     result = hub.publish(ADMIN, "AnalyticsUpdate", {"metrics": {"cpu": 0.5}}, group="analytics")
+    assert isinstance(result, PublishResult)  # a small group: inline
     assert (result.recipients, result.delivered, result.gone, result.seq) == (2, 2, 0, 1)
     [envelope] = frames(sender, "a")
     assert envelope == {
@@ -87,6 +88,7 @@ def test_gone_connections_are_removed_during_fan_out(hub: RealtimeHub, sender: F
     hub.connect("stale", ADMIN)
     sender.gone.add("stale")
     result = hub.publish(ADMIN, "TestMessage", {"message": "hi"}, group="admins")
+    assert isinstance(result, PublishResult)
     assert (result.delivered, result.gone) == (1, 1)
     assert hub.connection("stale") is None
     assert hub.counts().model_dump() == {
@@ -136,6 +138,7 @@ def test_a_user_target_reaches_every_tab_of_that_user_only(hub: RealtimeHub, sen
     hub.connect("tab2", ADMIN)
     hub.connect("other", Identity(user_id="bob", roles=frozenset({"admin"})))
     result = hub.publish(ADMIN, "TestMessage", {"message": "hi"}, user_id="alice")
+    assert isinstance(result, PublishResult)
     assert (result.user_id, result.group, result.recipients, result.delivered) == ("alice", None, 2, 2)
     [envelope] = frames(sender, "tab1")
     assert envelope["userId"] == "alice"

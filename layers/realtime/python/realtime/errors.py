@@ -33,6 +33,13 @@ class UnknownGroup(RealtimeError):
     http_status = 404
 
 
+class UnknownMessage(RealtimeError):
+    """No queued message with this id (inline publishes answer with their counts)."""
+
+    code = "UnknownMessage"
+    http_status = 404
+
+
 class ValidationFailed(RealtimeError):
     code = "ValidationError"
     http_status = 422

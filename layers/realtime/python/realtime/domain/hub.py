@@ -17,17 +17,31 @@ from pydantic import BaseModel, ValidationError
 from realtime.config import MAX_MESSAGE_BYTES, HubSettings
 from realtime.domain.events import validate_event_data
 from realtime.domain.fanout import Outcome, fan_out, send_with_retry
+from realtime.domain.lifecycle import (
+    CloseReason,
+    ConnectionClosed,
+    ConnectionOpened,
+    GroupOccupied,
+    GroupVacated,
+    LifecycleEvent,
+)
 from realtime.domain.models import (
+    Appended,
     Connection,
     Counts,
     Envelope,
+    FanoutResult,
+    FanoutSlice,
     Identity,
     Presence,
     PublishRequest,
     PublishResult,
+    QueuedPublish,
+    Removal,
+    SliceProgress,
     iso_utc,
 )
-from realtime.domain.ports import Clock, ConnectionRepository, Idempotency, Sender
+from realtime.domain.ports import Clock, ConnectionRepository, EventPublisher, FanoutQueue, Idempotency, Sender
 from realtime.errors import (
     Forbidden,
     PayloadTooLarge,
@@ -35,10 +49,11 @@ from realtime.errors import (
     RecoveryFailed,
     ServiceUnavailable,
     UnknownGroup,
+    UnknownMessage,
     ValidationFailed,
     error_details,
 )
-from realtime.observability import MetricUnit, logger, metrics, record_publish
+from realtime.observability import MetricUnit, logger, metrics, record_deliveries, record_publish
 
 # Largest seq a JSON number holds exactly in every client; used to size an envelope
 # before its real seq is allocated, so an oversized publish never burns a seq.
@@ -85,6 +100,8 @@ class RealtimeHub:
         clock: Clock | None = None,
         executor: Executor | None = None,
         idempotency: Idempotency | None = None,
+        queue: FanoutQueue | None = None,
+        events: EventPublisher | None = None,
     ) -> None:
         from realtime import adapters  # deferred: tests that pass every port never build AWS clients
 
@@ -96,6 +113,17 @@ class RealtimeHub:
             max_workers=self.settings.fanout_concurrency, thread_name_prefix="fanout"
         )
         self._idempotency = idempotency
+        # Without a queue every fan-out is inline; without a bus no lifecycle event is emitted.
+        self.queue = (
+            queue
+            if queue is not None or self.settings.fanout_queue_url is None
+            else adapters.sqs_fanout_queue(self.settings)
+        )
+        self.events = (
+            events
+            if events is not None or self.settings.event_bus_name is None
+            else adapters.event_publisher(self.settings)
+        )
         self.lambda_context: Any = None  # the current invocation's, set by the handler
 
     @property
@@ -122,13 +150,48 @@ class RealtimeHub:
         groups = [auto] if identity.has_role(self.settings.group_roles[auto]) else []
         self.repository.add_connection(connection, groups)
         metrics.add_metric(name="ConnectionsOpened", unit=MetricUnit.Count, value=1)
+        if self.events is not None:
+            opened = ConnectionOpened(
+                connection_id=connection_id, user_id=identity.user_id, groups=groups, at=iso_utc(now)
+            )
+            self._emit([opened, *self._occupancy(groups, connection_id)])
         return connection
 
-    def disconnect(self, connection_id: str) -> list[str] | None:
-        groups = self.repository.remove_connection(connection_id)
-        if groups is not None:
+    def disconnect(self, connection_id: str) -> Removal | None:
+        removal = self._remove(connection_id, "client")
+        if removal is not None:
             metrics.add_metric(name="ConnectionsClosed", unit=MetricUnit.Count, value=1)
-        return groups
+        return removal
+
+    def _remove(self, connection_id: str, reason: CloseReason) -> Removal | None:
+        """Remove a connection and everything it joined; emit what that changed."""
+        removal = self.repository.remove_connection(connection_id)
+        if removal is not None and self.events is not None:
+            closed = ConnectionClosed(
+                connection_id=connection_id,
+                user_id=removal.user_id,
+                reason=reason,
+                groups=removal.groups,
+                at=iso_utc(self.clock.now()),
+            )
+            self._emit([closed, *self._occupancy(removal.groups, connection_id)])
+        return removal
+
+    def _occupancy(self, groups: list[str], connection_id: str) -> list[LifecycleEvent]:
+        """Group Occupied / Vacated for the groups whose occupancy this change flipped."""
+        events: list[LifecycleEvent] = []
+        for group in groups:
+            flip = self.repository.update_occupancy(group)
+            at = iso_utc(self.clock.now())
+            if flip == "occupied":
+                events.append(GroupOccupied(group=group, connection_id=connection_id, at=at))
+            elif flip == "vacated":
+                events.append(GroupVacated(group=group, connection_id=connection_id, at=at))
+        return events
+
+    def _emit(self, events: list[LifecycleEvent]) -> None:
+        if self.events is not None and events:
+            self.events.publish(events)
 
     def connection(self, connection_id: str) -> Connection | None:
         return self.repository.get_connection(connection_id)
@@ -137,7 +200,7 @@ class RealtimeHub:
         """Remove connections past API Gateway's 2-hour limit whose $disconnect never came
         (it is best-effort); counts follow. Returns how many were removed."""
         removed = sum(
-            self.repository.remove_connection(connection_id) is not None
+            self._remove(connection_id, "expired") is not None
             for connection_id in self.repository.expired_connections(self.clock.now())
         )
         if removed:
@@ -161,6 +224,8 @@ class RealtimeHub:
             if joined is None:
                 continue  # a message was published meanwhile: read the group again
             recovered = (recovering and joined) if since is not None else None
+            if joined and self.events is not None:
+                self._emit(self._occupancy([group], connection.connection_id))
             return Subscription(group=group, seq=state.seq, epoch=state.epoch, recovered=recovered)
         raise ServiceUnavailable(f"group {group!r} is publishing too fast to join it now; retry")
 
@@ -178,7 +243,7 @@ class RealtimeHub:
                 payload = envelope.to_json().encode()
                 outcome = send_with_retry(self.sender, self.clock, cid, payload, self.settings.send_max_attempts)
                 if outcome is Outcome.GONE:
-                    self.repository.remove_connection(cid)
+                    self._remove(cid, "stale")
                     return None
                 if outcome is Outcome.FAILED:
                     return self._abandon_replay(connection, group, "a replayed message could not be delivered")
@@ -190,7 +255,7 @@ class RealtimeHub:
                 return self._abandon_replay(connection, group, "the group publishes faster than it can be replayed")
 
     def _abandon_replay(self, connection: Connection, group: str, why: str) -> None:
-        self.repository.unsubscribe(connection.connection_id, group)
+        self.unsubscribe(connection, group)
         logger.warning("replay abandoned", extra={"group": group, "reason": why})
         error = RecoveryFailed(f"{why}; reload the state (getPlatformStats) and subscribe again")
         self.reply(connection.connection_id, {"type": "Error", "code": error.code, "message": error.message})
@@ -207,7 +272,8 @@ class RealtimeHub:
 
     def unsubscribe(self, connection: Connection, group: str) -> None:
         self._require_group(group)
-        self.repository.unsubscribe(connection.connection_id, group)
+        if self.repository.unsubscribe(connection.connection_id, group) and self.events is not None:
+            self._emit(self._occupancy([group], connection.connection_id))
 
     def history(self, group: str, after: int, limit: int) -> tuple[list[Envelope], int | None]:
         """A page of the group's history and the `after` of the next page (None at the end)."""
@@ -225,7 +291,7 @@ class RealtimeHub:
         *,
         group: str | None = None,
         user_id: str | None = None,
-    ) -> PublishResult:
+    ) -> PublishResult | QueuedPublish:
         """Publish to a group, or to every open connection of one user."""
         self._require_role(identity, self.settings.publish_role, "publish")
         if (group is None) == (user_id is None):
@@ -255,22 +321,42 @@ class RealtimeHub:
             raise PayloadTooLarge(f"the delivered message would be {size} bytes; the limit is {MAX_MESSAGE_BYTES}")
 
         stream = group if group is not None else user_stream(str(user_id))
-        envelope = self.repository.append(
+        queue_above = self.settings.fanout_queue_threshold if group is not None and self.queue is not None else None
+        appended = self.repository.append(
             stream,
             build,
             history_ttl=self.settings.history_ttl_seconds,
             history_limit=self.settings.history_max_messages,
             now=self.clock.now(),
+            queue_above=queue_above,
         )
+        envelope = appended.envelope
         pages: Iterable[list[str]]
         if group is not None:
             self.repository.save_latest(envelope)
+            if appended.queued:
+                return self._enqueue(appended, group)
             pages = (
                 [m.connection_id for m in page if m.receives(envelope.seq)]
                 for page in self.repository.member_pages(group)
             )
         else:
             pages = self.repository.user_connection_pages(str(user_id))
+        outcome = self._deliver(pages, envelope)
+        return PublishResult(
+            id=message_id,
+            type=event_type,
+            group=group,
+            user_id=user_id,
+            seq=envelope.seq,
+            recipients=outcome.recipients,
+            delivered=outcome.delivered,
+            gone=len(outcome.gone_connection_ids),
+            failed=outcome.failed,
+        )
+
+    def _deliver(self, pages: Iterable[list[str]], envelope: Envelope) -> FanoutResult:
+        """Fan one envelope out, remove the connections found gone, record the outcome."""
         started = time.perf_counter()
         outcome = fan_out(
             pages,
@@ -281,30 +367,92 @@ class RealtimeHub:
             max_attempts=self.settings.send_max_attempts,
         )
         for connection_id in outcome.gone_connection_ids:
-            self.repository.remove_connection(connection_id)
-        gone = len(outcome.gone_connection_ids)
-        record_publish(outcome.delivered, gone, outcome.failed, time.perf_counter() - started)
+            self._remove(connection_id, "stale")
+        record_publish(
+            outcome.delivered, len(outcome.gone_connection_ids), outcome.failed, time.perf_counter() - started
+        )
         if outcome.failed:
             logger.error(
                 "deliveries failed after retries",
                 extra={
-                    "message_id": message_id,
-                    "stream": stream,
+                    "message_id": envelope.id,
+                    "stream": envelope.group or user_stream(str(envelope.user_id)),
                     "seq": envelope.seq,
                     "failed": outcome.failed,
                 },
             )
-        return PublishResult(
-            id=message_id,
-            type=event_type,
-            group=group,
-            user_id=user_id,
-            seq=envelope.seq,
-            recipients=outcome.recipients,
-            delivered=outcome.delivered,
-            gone=gone,
-            failed=outcome.failed,
-        )
+        return outcome
+
+    # -- queued fan-out -------------------------------------------------------------
+
+    def _enqueue(self, appended: Appended, group: str) -> QueuedPublish:
+        """Hand a large group's fan-out to the workers: one slice per membership shard."""
+        envelope = appended.envelope
+        body = envelope.to_json()
+        slices = [
+            FanoutSlice(message_id=envelope.id, group=group, seq=envelope.seq, shard=shard, envelope=body)
+            for shard in range(appended.shards)
+        ]
+        if self.queue is None:  # append queues only when a queue exists
+            raise RuntimeError("a queued message needs a fan-out queue")
+        try:
+            self.queue.enqueue(slices)
+        except ServiceUnavailable:
+            # The message is in history (a resuming client still gets it) but nobody was
+            # sent it: release the group and tell the caller to retry.
+            self.repository.abandon_message(envelope.id, group)
+            raise
+        metrics.add_metric(name="MessagesPublished", unit=MetricUnit.Count, value=1)
+        metrics.add_metric(name="MessagesQueued", unit=MetricUnit.Count, value=1)
+        return QueuedPublish(id=envelope.id, group=group, seq=envelope.seq, recipients=appended.recipients)
+
+    def deliver_slice(self, work: FanoutSlice) -> None:
+        """A worker's job: deliver one queued message to one membership shard, page by
+        page, checkpointing after each page so a redelivered slice resumes where it
+        stopped (at-least-once: only the page in flight at a crash can be sent twice;
+        clients drop a seq they already have)."""
+        progress = self.repository.slice_progress(work.message_id, work.shard)
+        payload = work.envelope.encode()
+        while not progress.done:
+            pages = self.repository.member_pages(work.group, work.shard, after=progress.after)
+            page = next(iter(pages), [])
+            if not page:  # no member after the checkpoint: the slice is done
+                if not self.repository.checkpoint_slice(
+                    work.message_id, work.shard, progress, progress.after, FanoutResult(), done=True
+                ):
+                    return  # another worker has this slice
+                break
+            started = time.perf_counter()
+            ids = [member.connection_id for member in page if member.receives(work.seq)]
+            outcome = fan_out(
+                [ids],
+                payload,
+                sender=self.sender,
+                clock=self.clock,
+                executor=self.executor,
+                max_attempts=self.settings.send_max_attempts,
+            )
+            after = page[-1].connection_id
+            if not self.repository.checkpoint_slice(work.message_id, work.shard, progress, after, outcome, done=False):
+                return
+            # Removed after the checkpoint: a retried page must still find (and count) them.
+            for connection_id in outcome.gone_connection_ids:
+                self._remove(connection_id, "stale")
+            record_deliveries(
+                outcome.delivered, len(outcome.gone_connection_ids), outcome.failed, time.perf_counter() - started
+            )
+            progress = SliceProgress(after=after)
+        if self.repository.complete_slice(work.message_id, work.shard, work.group):
+            logger.info("queued fan-out finished", extra={"message_id": work.message_id, "group": work.group})
+
+    def message_progress(self, message_id: str) -> dict[str, Any]:
+        progress = self.repository.message_progress(message_id)
+        if progress is None:
+            raise UnknownMessage(
+                f"no queued message {message_id!r} (inline publishes answer with their counts; "
+                "progress is kept for 24 hours)"
+            )
+        return progress.model_dump(by_alias=True)
 
     def publish_request(self, identity: Identity, request: PublishRequest) -> dict[str, Any]:
         result = self.publish(identity, request.type, request.data, group=request.group, user_id=request.user_id)
@@ -312,12 +460,17 @@ class RealtimeHub:
 
     def publish_batch(self, identity: Identity, events: list[Any]) -> list[dict[str, Any]]:
         """Publish each event on its own: one invalid event does not block the others.
-        Each result is the publish response plus `"status": 200`, or the error."""
+        Each result is the publish response plus `"status": 200` (`202` and `"queued": true`
+        for a queued fan-out), or the error."""
         results: list[dict[str, Any]] = []
         for index, raw in enumerate(events):
             try:
                 request = PublishRequest.model_validate(raw)
-                results.append({"status": 200, **self.publish_request(identity, request)})
+                result = self.publish_request(identity, request)
+                if result.get("status") == "queued":  # the item's status is its HTTP status
+                    results.append({**result, "status": 202, "queued": True})
+                else:
+                    results.append({"status": 200, **result})
             except ValidationError as exc:
                 error = ValidationFailed(f"event {index} is invalid", details=error_details(exc))
                 results.append(_error_result(error))
@@ -337,7 +490,7 @@ class RealtimeHub:
         payload = json.dumps(message, separators=(",", ":")).encode()
         outcome = send_with_retry(self.sender, self.clock, connection_id, payload, self.settings.send_max_attempts)
         if outcome is Outcome.GONE:
-            self.repository.remove_connection(connection_id)
+            self._remove(connection_id, "stale")
         elif outcome is Outcome.FAILED:
             metrics.add_metric(name="DeliveryFailures", unit=MetricUnit.Count, value=1)
             logger.error("reply failed after retries", extra={"reply_type": message.get("type")})

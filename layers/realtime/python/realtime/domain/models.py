@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
 
@@ -59,6 +59,68 @@ class Envelope(BaseModel):
 class GroupState(BaseModel):
     seq: int = 0
     epoch: str
+    members: int = 0
+    # Membership shards in use (never fewer than the peak membership needed).
+    shards: int = 1
+    # Queued messages whose fan-out has not finished: while any is, the group's messages
+    # keep being queued, so a sequential publisher's messages arrive in seq order.
+    pending: int = 0
+
+
+class Appended(BaseModel):
+    """A stored message, and how its fan-out goes: inline, or queued in `shards` slices."""
+
+    envelope: Envelope
+    recipients: int
+    shards: int
+    queued: bool
+
+
+class Removal(BaseModel):
+    """A connection just removed: who it was and the groups it left."""
+
+    connection_id: str
+    user_id: str
+    groups: list[str]
+
+
+class FanoutSlice(BaseModel):
+    """One queued unit of fan-out work (one SQS message): a message for one shard."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    message_id: str = Field(min_length=1, max_length=64)
+    group: str = Field(min_length=1, max_length=64)
+    seq: int = Field(ge=1)
+    shard: int = Field(ge=0)
+    envelope: str = Field(min_length=2, description="the envelope JSON, as delivered")
+
+
+class SliceProgress(BaseModel):
+    """A slice's checkpoint: members up to `after` (a connection id, in key order) are done."""
+
+    after: str | None = None
+    done: bool = False
+
+
+class MessageProgress(BaseModel):
+    """A queued message's fan-out progress (GET /messages/{id})."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    id: str
+    group: str
+    seq: int
+    status: str = Field(description="queued, done, or failed (could not be queued)")
+    recipients: int = Field(
+        description="members of the group when it was published (an estimate: members may come and go)"
+    )
+    delivered: int
+    gone: int
+    failed: int
+    slices: int
+    slices_done: int = Field(serialization_alias="slicesDone")
+    done: bool
 
 
 class Member(BaseModel):
@@ -104,6 +166,17 @@ class PublishResult(BaseModel):
     def _omit_the_unused_target(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
         # A publish targets a group or a user: the other key is left out, not sent as null.
         return {k: v for k, v in handler(self).items() if v is not None}
+
+
+class QueuedPublish(BaseModel):
+    """The answer to a publish whose fan-out was queued (HTTP 202): poll
+    GET /messages/{id} for its progress."""
+
+    id: str
+    group: str
+    seq: int
+    status: Literal["queued"] = "queued"
+    recipients: int = Field(description="members of the group when it was published (an estimate)")
 
 
 class PublishRequest(BaseModel):

@@ -7,7 +7,19 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from realtime.domain.lifecycle import LifecycleEvent
-from realtime.domain.models import Connection, Counts, Envelope, GroupState, Member
+from realtime.domain.models import (
+    Appended,
+    Connection,
+    Counts,
+    Envelope,
+    FanoutResult,
+    FanoutSlice,
+    GroupState,
+    Member,
+    MessageProgress,
+    Removal,
+    SliceProgress,
+)
 
 
 class ConnectionRepository(Protocol):
@@ -17,9 +29,9 @@ class ConnectionRepository(Protocol):
 
     def get_connection(self, connection_id: str) -> Connection | None: ...
 
-    def remove_connection(self, connection_id: str) -> list[str] | None:
-        """Remove the connection and all its memberships; return the groups it left,
-        or None when it was already gone (so counts are never decremented twice)."""
+    def remove_connection(self, connection_id: str) -> Removal | None:
+        """Remove the connection and all its memberships; return who it was and the groups
+        it left, or None when it was already gone (so counts are never decremented twice)."""
 
     def user_connection_pages(self, user_id: str) -> Iterator[list[str]]: ...
 
@@ -41,8 +53,12 @@ class ConnectionRepository(Protocol):
 
     def unsubscribe(self, connection_id: str, group: str) -> bool: ...
 
-    def member_pages(self, group: str) -> Iterator[list[Member]]:
-        """The group's members, one page (one Query) at a time."""
+    def member_pages(self, group: str, shard: int | None = None, after: str | None = None) -> Iterator[list[Member]]:
+        """The members of one shard (None: every shard), one page (one Query) at a time,
+        in connection-id order, starting after the connection id `after`."""
+
+    def update_occupancy(self, group: str) -> str | None:
+        """'occupied' or 'vacated' when the group's occupancy flipped with this call."""
 
     def group_user_ids(self, group: str, limit: int | None = None) -> list[str]: ...
 
@@ -57,8 +73,10 @@ class ConnectionRepository(Protocol):
         history_ttl: int,
         history_limit: int,
         now: datetime,
-    ) -> Envelope:
-        """Atomically allocate the next seq and store the message built for it."""
+        queue_above: int | None = None,
+    ) -> Appended:
+        """Atomically allocate the next seq and store the message built for it; with
+        `queue_above`, decide whether its fan-out is queued (and record its progress)."""
 
     def history(self, group: str, after: int, limit: int, now: datetime) -> tuple[list[Envelope], bool]: ...
 
@@ -66,6 +84,33 @@ class ConnectionRepository(Protocol):
         """Keep the last envelope of each event type (the platform snapshot)."""
 
     def latest(self) -> dict[str, Envelope]: ...
+
+    # -- queued fan-out progress
+    def slice_progress(self, message_id: str, shard: int) -> SliceProgress: ...
+
+    def checkpoint_slice(
+        self,
+        message_id: str,
+        shard: int,
+        previous: SliceProgress,
+        after: str | None,
+        result: FanoutResult,
+        *,
+        done: bool,
+    ) -> bool:
+        """Record a delivered page; False when another worker moved the slice on."""
+
+    def complete_slice(self, message_id: str, shard: int, group: str) -> bool:
+        """Idempotent; True when this call finished the whole message."""
+
+    def abandon_message(self, message_id: str, group: str) -> None: ...
+
+    def message_progress(self, message_id: str) -> MessageProgress | None: ...
+
+
+class FanoutQueue(Protocol):
+    def enqueue(self, slices: list[FanoutSlice]) -> None:
+        """Queue every slice (deduplicated by message and shard), or raise ServiceUnavailable."""
 
 
 class Sender(Protocol):

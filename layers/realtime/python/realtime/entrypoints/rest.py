@@ -15,6 +15,7 @@ from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, Field
@@ -23,7 +24,7 @@ from realtime.auth import TokenVerifier, bearer_token
 from realtime.config import MAX_MESSAGE_BYTES, RestSettings, auth_settings
 from realtime.domain import events as ev
 from realtime.domain.hub import RealtimeHub
-from realtime.domain.models import Identity, PublishRequest, PublishResult
+from realtime.domain.models import Identity, PublishRequest, PublishResult, QueuedPublish
 from realtime.errors import PayloadTooLarge, RealtimeError, Unauthorized, ValidationFailed
 
 BASE_PATH = "/api/admin/realtime"
@@ -131,6 +132,33 @@ class BatchPublishResponse(BaseModel):
     results: list[dict[str, Any]] = Field(description="per event, in order: its publish response or its error")
 
 
+Published = Response[PublishResult | QueuedPublish]
+PUBLISH_RESPONSES: dict[int, OpenAPIResponse] = {
+    200: {
+        "description": "Delivered inline: the fan-out's counts",
+        "content": {"application/json": {"model": PublishResult}},
+    },
+    202: {
+        "description": "Queued: the group is larger than the inline threshold; poll GET /messages/{id}",
+        "content": {"application/json": {"model": QueuedPublish}},
+    },
+}
+
+
+class MessageProgressResponse(BaseModel):
+    id: str
+    group: str
+    seq: int
+    status: str = Field(description="queued, done, or failed (could not be queued)")
+    recipients: int = Field(description="members when it was published (an estimate: members come and go)")
+    delivered: int
+    gone: int
+    failed: int
+    slices: int = Field(description="membership shards the fan-out was split into")
+    slicesDone: int
+    done: bool
+
+
 class PresenceResponse(BaseModel):
     group: str
     connections: int
@@ -156,10 +184,17 @@ def _once(request: Any, compute: Callable[[], dict[str, Any]]) -> dict[str, Any]
     return _current_hub().once(key, _identity(), {"path": app.current_event.path, "body": request}, compute)
 
 
-def _publish(event_type: str, data: ev.EventData) -> PublishResult:
+def _publish(event_type: str, data: ev.EventData) -> Published:
     payload = ev.normalise(data)
     request = PublishRequest(group=ev.EVENT_TYPES[event_type][1], type=event_type, data=payload)
-    return PublishResult.model_validate(_once(payload, partial(_current_hub().publish_request, _identity(), request)))
+    return _published(_once(payload, partial(_current_hub().publish_request, _identity(), request)))
+
+
+def _published(result: dict[str, Any]) -> Published:
+    """200 with the counts of an inline fan-out; 202 when the fan-out was queued."""
+    if result.get("status") == "queued":
+        return Response(202, content_types.APPLICATION_JSON, QueuedPublish.model_validate(result))
+    return Response(200, content_types.APPLICATION_JSON, PublishResult.model_validate(result))
 
 
 # -- routes -----------------------------------------------------------------------------
@@ -180,68 +215,68 @@ def platform_snapshot() -> PlatformSnapshot:
     return PlatformSnapshot.model_validate(_current_hub().platform_snapshot())
 
 
-@router.post("/broadcast/platform-update", summary="PlatformStatus → admins")
-def broadcast_platform_update(body: Annotated[ev.PlatformStatus, Body()]) -> PublishResult:
+@router.post("/broadcast/platform-update", summary="PlatformStatus → admins", responses=PUBLISH_RESPONSES)
+def broadcast_platform_update(body: Annotated[ev.PlatformStatus, Body()]) -> Published:
     return _publish("PlatformStatus", body)
 
 
-@router.post("/broadcast/user-count", summary="UserCountUpdate → analytics")
-def broadcast_user_count(body: Annotated[ev.UserCountUpdate, Body()]) -> PublishResult:
+@router.post("/broadcast/user-count", summary="UserCountUpdate → analytics", responses=PUBLISH_RESPONSES)
+def broadcast_user_count(body: Annotated[ev.UserCountUpdate, Body()]) -> Published:
     return _publish("UserCountUpdate", body)
 
 
-@router.post("/broadcast/generation-metrics", summary="GenerationMetrics → analytics")
-def broadcast_generation_metrics(body: Annotated[ev.GenerationMetrics, Body()]) -> PublishResult:
+@router.post("/broadcast/generation-metrics", summary="GenerationMetrics → analytics", responses=PUBLISH_RESPONSES)
+def broadcast_generation_metrics(body: Annotated[ev.GenerationMetrics, Body()]) -> Published:
     return _publish("GenerationMetrics", body)
 
 
-@router.post("/broadcast/revenue", summary="RevenueUpdate → analytics")
-def broadcast_revenue(body: Annotated[ev.RevenueUpdate, Body()]) -> PublishResult:
+@router.post("/broadcast/revenue", summary="RevenueUpdate → analytics", responses=PUBLISH_RESPONSES)
+def broadcast_revenue(body: Annotated[ev.RevenueUpdate, Body()]) -> Published:
     return _publish("RevenueUpdate", body)
 
 
-@router.post("/broadcast/analytics", summary="AnalyticsUpdate → analytics")
-def broadcast_analytics(body: Annotated[ev.AnalyticsUpdate, Body()]) -> PublishResult:
+@router.post("/broadcast/analytics", summary="AnalyticsUpdate → analytics", responses=PUBLISH_RESPONSES)
+def broadcast_analytics(body: Annotated[ev.AnalyticsUpdate, Body()]) -> Published:
     return _publish("AnalyticsUpdate", body)
 
 
-@router.post("/broadcast/test", summary="TestMessage → admins")
-def broadcast_test(body: Annotated[ev.TestMessage, Body()]) -> PublishResult:
+@router.post("/broadcast/test", summary="TestMessage → admins", responses=PUBLISH_RESPONSES)
+def broadcast_test(body: Annotated[ev.TestMessage, Body()]) -> Published:
     return _publish("TestMessage", body)
 
 
-@router.post("/alert", summary="Alert → alerts (severity from the body, default info)")
-def alert(body: Annotated[ev.Alert, Body()]) -> PublishResult:
+@router.post("/alert", summary="Alert → alerts (severity from the body, default info)", responses=PUBLISH_RESPONSES)
+def alert(body: Annotated[ev.Alert, Body()]) -> Published:
     return _publish("Alert", body)
 
 
-@router.post("/alert/warning", summary="Alert with severity warning → alerts")
-def alert_warning(body: Annotated[ev.Alert, Body()]) -> PublishResult:
+@router.post("/alert/warning", summary="Alert with severity warning → alerts", responses=PUBLISH_RESPONSES)
+def alert_warning(body: Annotated[ev.Alert, Body()]) -> Published:
     return _publish("Alert", body.model_copy(update={"severity": "warning"}))
 
 
-@router.post("/alert/error", summary="Alert with severity error → alerts")
-def alert_error(body: Annotated[ev.Alert, Body()]) -> PublishResult:
+@router.post("/alert/error", summary="Alert with severity error → alerts", responses=PUBLISH_RESPONSES)
+def alert_error(body: Annotated[ev.Alert, Body()]) -> Published:
     return _publish("Alert", body.model_copy(update={"severity": "error"}))
 
 
-@router.post("/alert/performance", summary="PerformanceAlert → alerts")
-def alert_performance(body: Annotated[ev.PerformanceAlert, Body()]) -> PublishResult:
+@router.post("/alert/performance", summary="PerformanceAlert → alerts", responses=PUBLISH_RESPONSES)
+def alert_performance(body: Annotated[ev.PerformanceAlert, Body()]) -> Published:
     return _publish("PerformanceAlert", body)
 
 
-@router.post("/notify/user-action", summary="UserAction → user-activity")
-def notify_user_action(body: Annotated[ev.UserAction, Body()]) -> PublishResult:
+@router.post("/notify/user-action", summary="UserAction → user-activity", responses=PUBLISH_RESPONSES)
+def notify_user_action(body: Annotated[ev.UserAction, Body()]) -> Published:
     return _publish("UserAction", body)
 
 
-@router.post("/notify/role-assignment", summary="RoleAssignment → user-activity")
-def notify_role_assignment(body: Annotated[ev.RoleAssignment, Body()]) -> PublishResult:
+@router.post("/notify/role-assignment", summary="RoleAssignment → user-activity", responses=PUBLISH_RESPONSES)
+def notify_role_assignment(body: Annotated[ev.RoleAssignment, Body()]) -> Published:
     return _publish("RoleAssignment", body)
 
 
-@router.post("/notify/system-event", summary="SystemEvent → admins")
-def notify_system_event(body: Annotated[ev.SystemEvent, Body()]) -> PublishResult:
+@router.post("/notify/system-event", summary="SystemEvent → admins", responses=PUBLISH_RESPONSES)
+def notify_system_event(body: Annotated[ev.SystemEvent, Body()]) -> Published:
     return _publish("SystemEvent", body)
 
 
@@ -251,18 +286,34 @@ def notify_system_event(body: Annotated[ev.SystemEvent, Body()]) -> PublishResul
     description="One event: `{group | userId, type, data}` → its publish response. A batch: "
     "`{events: [...]}` → `{results: [...]}`, one result per event in order; an invalid event "
     "does not block the others. `Idempotency-Key` makes a retry safe.",
+    responses={
+        **PUBLISH_RESPONSES,
+        200: {
+            "description": "One event delivered inline (its counts), or a batch's results",
+            "content": {"application/json": {"model": PublishResult | BatchPublishResponse}},
+        },
+    },
 )
 def publish(
     body: Annotated[PublishRequest | BatchPublishRequest, Body()],
-) -> PublishResult | BatchPublishResponse:
+) -> Response[PublishResult | QueuedPublish | BatchPublishResponse]:
     hub, identity = _current_hub(), _identity()
     request = body.model_dump(mode="json", by_alias=True)
     if isinstance(body, BatchPublishRequest):
         events = body.events
-        return BatchPublishResponse.model_validate(
-            _once(request, lambda: {"results": hub.publish_batch(identity, events)})
-        )
-    return PublishResult.model_validate(_once(request, partial(hub.publish_request, identity, body)))
+        results = _once(request, lambda: {"results": hub.publish_batch(identity, events)})
+        return Response(200, content_types.APPLICATION_JSON, BatchPublishResponse.model_validate(results))
+    published: Response[Any] = _published(_once(request, partial(hub.publish_request, identity, body)))
+    return published
+
+
+@router.get(
+    "/messages/<message_id>",
+    summary="Progress of a queued fan-out: recipients, delivered, gone, failed, done",
+    responses={404: {"description": "no queued message with this id (UnknownMessage)"}},
+)
+def message_progress(message_id: str) -> MessageProgressResponse:
+    return MessageProgressResponse.model_validate(_current_hub().message_progress(message_id))
 
 
 @router.get("/groups", summary="Presence of every configured group")

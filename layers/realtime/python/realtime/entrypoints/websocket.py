@@ -103,7 +103,7 @@ def _dispatch(action: ClientAction, connection: Connection, hub: RealtimeHub) ->
             )
             reply = {
                 "type": "Published",
-                "eventType": result["type"],
+                "eventType": action.type,
                 **{k: v for k, v in result.items() if k != "type"},
             }
         case Ping():

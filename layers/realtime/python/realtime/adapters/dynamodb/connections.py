@@ -20,6 +20,7 @@ from realtime.adapters.dynamodb.table import (
     SK,
     STATS_PK,
     SWEEP_CURSOR_PK,
+    TRANSACTION_ATTEMPTS,
     TTL_GRACE,
     TransactionCancelled,
     connection_pk,
@@ -32,7 +33,7 @@ from realtime.adapters.dynamodb.table import (
     translated_errors,
     user_pk,
 )
-from realtime.domain.models import Connection, Counts
+from realtime.domain.models import Connection, Counts, GroupState, Removal
 from realtime.errors import ServiceUnavailable
 
 SWEEP_BUCKET = timedelta(minutes=1)
@@ -82,44 +83,61 @@ class ConnectionStore(GroupStore):
     def add_connection(self, connection: Connection, groups: list[str]) -> None:
         item = ConnectionItem.from_connection(connection)
         cid, ttl = connection.connection_id, item_ttl(connection)
-        actions: list[dict[str, Any]] = [
-            self._put(item.model_dump(mode="json", by_alias=True), "attribute_not_exists(pk)"),
-            self._put({"pk": user_pk(connection.user_id), "sk": connection_pk(cid), "ttl": ttl}),
-            self._put({"pk": sweep_pk(sweep_bucket(connection.expires_at)), "sk": connection_pk(cid), "ttl": ttl}),
-            self._add(STATS_PK, META, "connections", 1),
-        ]
-        for group in groups:
-            actions += self._join_actions(connection, group, live_after=None, replaying=False)
-        self._transact(actions)
+        for attempt in range(TRANSACTION_ATTEMPTS):
+            actions: list[dict[str, Any]] = [
+                self._put(item.model_dump(mode="json", by_alias=True), "attribute_not_exists(pk)"),
+                self._put({"pk": user_pk(connection.user_id), "sk": connection_pk(cid), "ttl": ttl}),
+                self._put({"pk": sweep_pk(sweep_bucket(connection.expires_at)), "sk": connection_pk(cid), "ttl": ttl}),
+                self._add(STATS_PK, META, "connections", 1),
+            ]
+            for group in groups:
+                sizing = self._group_sizing(group)
+                actions += self._join_actions(
+                    connection, group, sizing, live_after=None, replaying=False, guard_seq=False
+                )
+            try:
+                self._transact(actions)
+                return
+            except TransactionCancelled as cancelled:
+                if cancelled.failed(0):
+                    raise
+                pause(attempt)  # a concurrent join grew a group's shards: place the member again
+        raise ServiceUnavailable("could not add the connection: too many concurrent joins; retry")
 
     def get_connection(self, connection_id: str) -> Connection | None:
         item = self._get(connection_pk(connection_id), META)
         return ConnectionItem.model_validate(item).to_connection() if item else None
 
-    def remove_connection(self, connection_id: str) -> list[str] | None:
+    def remove_connection(self, connection_id: str) -> Removal | None:
         for attempt in range(12):
             items = [item for page in self._query(connection_pk(connection_id)) for item in page]
             meta = next((item for item in items if item[SK] == META), None)
             if meta is None:
                 return None
             connection = ConnectionItem.model_validate(meta).to_connection()
-            groups = [item["group"] for item in items if item[SK].startswith("GRP#")]
+            mirrors = [item for item in items if item[SK].startswith("GRP#")]
             actions: list[dict[str, Any]] = [
                 self._delete(connection_pk(connection_id), META, "attribute_exists(pk)"),
                 self._delete(user_pk(connection.user_id), connection_pk(connection_id)),
                 self._delete(sweep_pk(sweep_bucket(connection.expires_at)), connection_pk(connection_id)),
                 self._add(STATS_PK, META, "connections", -1),
             ]
-            for group in groups:
-                actions += self._leave_actions(connection_id, connection.user_id, group)
+            for mirror in mirrors:
+                actions += self._leave_actions(connection_id, mirror["group"], {"userId": connection.user_id, **mirror})
             try:
                 self._transact(actions)
             except TransactionCancelled:
                 pause(attempt)  # a concurrent unsubscribe or removal changed the items: read again
                 continue
+            groups = [mirror["group"] for mirror in mirrors]
             self._forget_absent_users(connection.user_id, groups)
-            return groups
+            return Removal(connection_id=connection_id, user_id=connection.user_id, groups=groups)
         raise ServiceUnavailable("could not remove the connection: too many concurrent changes")
+
+    def _group_sizing(self, group: str) -> GroupState:
+        """What placing a member needs: the member and shard counts (no seq guard)."""
+        item = self._get(group_pk(group), META, projection="members, shards") or {}
+        return GroupState(epoch="", members=int(item.get("members", 0)), shards=int(item.get("shards", 1)))
 
     def user_connection_pages(self, user_id: str) -> Iterator[list[str]]:
         for page in self._query(user_pk(user_id), prefix="CONN#", projection="sk"):

@@ -1,14 +1,21 @@
-"""Group memberships and presence.
+"""Group memberships, membership shards and presence.
 
-A membership is `GRP#g/CONN#id` (read by the fan-out) and its mirror `CONN#id/GRP#g` (read
-by a disconnect). It carries the boundary of what the publishers deliver to it:
-`liveAfter` (publishers deliver only seq > liveAfter) and `replaying` (a resuming client
-whose missed messages are being replayed: publishers skip it until it goes live). Distinct
-users per group are counted with one `GRP#g/USER#u` item per user holding the number of
-that user's connections in the group."""
+A membership is `MEM#g#k/CONN#id` (read by the fan-out, shard k) and its mirror
+`CONN#id/GRP#g` (read by a disconnect; it records k). It carries the boundary of what the
+publishers deliver to it: `liveAfter` (publishers deliver only seq > liveAfter) and
+`replaying` (a resuming client whose missed messages are being replayed: publishers skip
+it until it goes live). Distinct users per group are counted with one `GRP#g/USER#u` item
+per user holding the number of that user's connections in the group.
+
+Shards: the group's META item holds `shards`, the number of membership partitions in use,
+which grows to ceil(peak members / shard size) and never shrinks (a member may sit in any
+shard below it). A joining connection goes to shard hash(id) mod the count the group needs
+after it joins; the count is raised in the join's own transaction, on condition that it
+is not already higher, so no member is ever placed beyond what readers read."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from typing import Any
 
@@ -23,16 +30,39 @@ from realtime.adapters.dynamodb.table import (
     group_pk,
     item_ttl,
     key,
+    member_pk,
     translated_errors,
     user_pk,
 )
 from realtime.domain.models import Connection, GroupState, Member
 from realtime.errors import ConnectionGone
 
-_SEQ_UNCHANGED = "attribute_not_exists(seq) OR seq = :seq"
+_SEQ_UNCHANGED = "(attribute_not_exists(seq) OR seq = :seq)"
+# Beyond this many shards a group's shards grow larger instead of more numerous.
+MAX_SHARDS = 1000
+DEFAULT_SHARD_SIZE = 1000
+# Members per Query page: a queued slice checkpoints after each page, so this bounds what a
+# crashed worker's successor can send twice.
+MEMBER_PAGE = 250
+
+
+def shard_of(connection_id: str, shards: int) -> int:
+    digest = hashlib.blake2b(connection_id.encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") % shards
+
+
+class Placement:
+    """Where a joining connection goes, and the shard count the group must record."""
+
+    def __init__(self, state: GroupState, connection_id: str, shard_size: int) -> None:
+        needed = min(MAX_SHARDS, max(state.shards, -(-(state.members + 1) // shard_size)))
+        self.shard = shard_of(connection_id, needed)
+        self.grow_to = needed if needed > state.shards else None
 
 
 class GroupStore(Table):
+    shard_size = DEFAULT_SHARD_SIZE
+
     def join(self, connection: Connection, group: str, state: GroupState, *, replaying: bool) -> bool | None:
         """Add a membership that receives every seq after `state.seq`, on condition that the
         group is still at `state.seq` (so the Subscribed reply's seq is the exact boundary).
@@ -41,19 +71,15 @@ class GroupStore(Table):
         `go_live`. Raises ConnectionGone when the connection no longer exists."""
         actions = [
             self._check(connection_pk(connection.connection_id), META, "attribute_exists(pk)"),
-            *self._join_actions(connection, group, live_after=state.seq, replaying=replaying),
+            *self._join_actions(connection, group, state, live_after=state.seq, replaying=replaying, guard_seq=True),
         ]
-        # Guard the group counter update (index 3) with the seq condition: a transaction
-        # may touch an item only once.
-        actions[3]["Update"]["ConditionExpression"] = _SEQ_UNCHANGED
-        actions[3]["Update"]["ExpressionAttributeValues"][":seq"] = {"N": str(state.seq)}
         try:
             self._transact(actions)
             return True
         except TransactionCancelled as cancelled:
             if cancelled.failed(0):
                 raise ConnectionGone(connection.connection_id) from None
-            if cancelled.failed(1):
+            if cancelled.failed(1) or cancelled.failed(2):
                 return False
             return None
 
@@ -61,6 +87,9 @@ class GroupStore(Table):
         """End a replay: the membership becomes live after `last_sent`, on condition that
         nothing was published after it. False: new messages arrived, replay them first.
         True also when the membership is gone (the client left mid-replay)."""
+        mirror = self._get(connection_pk(connection_id), f"GRP#{group}", projection="inShard")
+        if mirror is None:
+            return True
         try:
             self._transact(
                 [
@@ -68,7 +97,7 @@ class GroupStore(Table):
                     {
                         "Update": {
                             "TableName": self._table,
-                            "Key": key(group_pk(group), connection_pk(connection_id)),
+                            "Key": key(member_pk(group, int(mirror.get("inShard", 0))), connection_pk(connection_id)),
                             "UpdateExpression": "SET liveAfter = :last REMOVE replaying",
                             "ConditionExpression": "attribute_exists(pk)",
                             "ExpressionAttributeValues": {":last": {"N": str(last_sent)}},
@@ -81,27 +110,38 @@ class GroupStore(Table):
             return not cancelled.failed(0)
 
     def unsubscribe(self, connection_id: str, group: str) -> bool:
-        item = self._get(group_pk(group), connection_pk(connection_id), projection="userId")
-        if item is None:
+        mirror = self._get(connection_pk(connection_id), f"GRP#{group}", projection="userId, inShard")
+        if mirror is None:
             return False
         try:
-            self._transact(self._leave_actions(connection_id, item["userId"], group))
+            self._transact(self._leave_actions(connection_id, group, mirror))
         except TransactionCancelled:
             return False  # a concurrent unsubscribe or disconnect removed it first
-        self._forget_absent_users(item["userId"], [group])
+        self._forget_absent_users(mirror["userId"], [group])
         return True
 
-    def member_pages(self, group: str) -> Iterator[list[Member]]:
-        pages = self._query(group_pk(group), prefix="CONN#", projection="sk, liveAfter, replaying")
-        for page in pages:
-            yield [
-                Member(
-                    connection_id=item[SK].removeprefix("CONN#"),
-                    live_after=int(item["liveAfter"]) if "liveAfter" in item else None,
-                    replaying=bool(item.get("replaying", False)),
-                )
-                for item in page
-            ]
+    def member_pages(self, group: str, shard: int | None = None, after: str | None = None) -> Iterator[list[Member]]:
+        """The members of one shard (or of all), a page (one Query) at a time, in
+        connection-id order after `after`."""
+        shards = range(self._shard_count(group)) if shard is None else range(shard, shard + 1)
+        for index in shards:
+            pages = self._query(
+                member_pk(group, index),
+                prefix="CONN#" if after is None else None,
+                after=None if after is None else connection_pk(after),
+                projection="sk, liveAfter, replaying",
+                page_size=MEMBER_PAGE,
+                consistent=False,  # a member joining this instant is covered by liveAfter anyway
+            )
+            for page in pages:
+                yield [
+                    Member(
+                        connection_id=item[SK].removeprefix("CONN#"),
+                        live_after=int(item["liveAfter"]) if "liveAfter" in item else None,
+                        replaying=bool(item.get("replaying", False)),
+                    )
+                    for item in page
+                ]
 
     def group_user_ids(self, group: str, limit: int | None = None) -> list[str]:
         """Distinct users with at least one connection in the group."""
@@ -112,31 +152,103 @@ class GroupStore(Table):
                 break
         return users
 
+    def update_occupancy(self, group: str) -> str | None:
+        """Bring the group's `occupied` flag in line with its member count: 'occupied' or
+        'vacated' when this call flipped it, None otherwise. Each flip is conditional on
+        the count at that instant, so flips strictly alternate and each is reported once,
+        whatever joins and leaves interleave."""
+        flips = (
+            ("occupied", "(attribute_not_exists(occupied) OR occupied = :other) AND members > :zero", True),
+            ("vacated", "occupied = :other AND members <= :zero", False),
+        )
+        for name, condition, value in flips:
+            try:
+                with translated_errors():
+                    self._client.update_item(
+                        TableName=self._table,
+                        Key=key(group_pk(group), META),
+                        UpdateExpression="SET occupied = :flag",
+                        ConditionExpression=condition,
+                        ExpressionAttributeValues={
+                            ":flag": {"BOOL": value},
+                            ":other": {"BOOL": not value},
+                            ":zero": {"N": "0"},
+                        },
+                    )
+                return name
+            except ClientError as exc:
+                if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                    raise
+        return None
+
+    def _shard_count(self, group: str) -> int:
+        item = self._get(group_pk(group), META, projection="shards")
+        return int(item.get("shards", 1)) if item else 1
+
     # -- transaction pieces shared with ConnectionStore ------------------------------
 
     def _join_actions(
-        self, connection: Connection, group: str, *, live_after: int | None, replaying: bool
+        self,
+        connection: Connection,
+        group: str,
+        state: GroupState,
+        *,
+        live_after: int | None,
+        replaying: bool,
+        guard_seq: bool,
     ) -> list[dict[str, Any]]:
+        """Membership, mirror and counters. The META update is conditioned on the shard
+        count the placement assumed (and on the seq when `guard_seq`); a transaction may
+        touch an item only once, so both conditions sit on that one update."""
         cid, ttl = connection.connection_id, item_ttl(connection)
+        placement = Placement(state, cid, self.shard_size)
         membership: dict[str, Any] = {
-            "pk": group_pk(group),
+            "pk": member_pk(group, placement.shard),
             "sk": connection_pk(cid),
             "userId": connection.user_id,
         }
         membership |= {"ttl": ttl, "liveAfter": live_after, "replaying": True if replaying else None}
+        mirror = {
+            "pk": connection_pk(cid),
+            "sk": f"GRP#{group}",
+            "group": group,
+            "userId": connection.user_id,
+            "inShard": placement.shard,
+            "ttl": ttl,
+        }
+        values: dict[str, Any] = {":one": {"N": "1"}}
+        conditions: list[str] = []
+        update = "ADD members :one"
+        if placement.grow_to is not None:
+            update = "SET shards = :shards " + update
+            conditions.append("(attribute_not_exists(shards) OR shards <= :shards)")
+            values[":shards"] = {"N": str(placement.grow_to)}
+        if guard_seq:
+            conditions.append(_SEQ_UNCHANGED)
+            values[":seq"] = {"N": str(state.seq)}
+        meta_update: dict[str, Any] = {
+            "TableName": self._table,
+            "Key": key(group_pk(group), META),
+            "UpdateExpression": update,
+            "ExpressionAttributeValues": values,
+        }
+        if conditions:
+            meta_update["ConditionExpression"] = " AND ".join(conditions)
         return [
             self._put(membership, "attribute_not_exists(pk)"),
-            self._put({"pk": connection_pk(cid), "sk": f"GRP#{group}", "group": group, "ttl": ttl}),
-            self._add(group_pk(group), META, "members", 1),
+            self._put(mirror, "attribute_not_exists(pk)"),
+            {"Update": meta_update},
             self._add(group_pk(group), user_pk(connection.user_id), "n", 1),
         ]
 
-    def _leave_actions(self, connection_id: str, user_id: str, group: str) -> list[dict[str, Any]]:
+    def _leave_actions(self, connection_id: str, group: str, mirror: dict[str, Any]) -> list[dict[str, Any]]:
+        """Undo a join, given the membership's mirror item (its shard and user)."""
+        shard = int(mirror.get("inShard", 0))
         return [
-            self._delete(group_pk(group), connection_pk(connection_id), "attribute_exists(pk)"),
+            self._delete(member_pk(group, shard), connection_pk(connection_id), "attribute_exists(pk)"),
             self._delete(connection_pk(connection_id), f"GRP#{group}"),
             self._add(group_pk(group), META, "members", -1),
-            self._add(group_pk(group), user_pk(user_id), "n", -1),
+            self._add(group_pk(group), user_pk(mirror["userId"]), "n", -1),
         ]
 
     def _forget_absent_users(self, user_id: str, groups: list[str]) -> None:

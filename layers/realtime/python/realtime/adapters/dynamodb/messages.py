@@ -9,14 +9,17 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 from botocore.exceptions import ClientError
 
+from realtime.adapters.dynamodb.progress import progress_item
 from realtime.adapters.dynamodb.table import (
     LATEST_PK,
     META,
     Table,
     TransactionCancelled,
+    from_attributes,
     group_pk,
     history_pk,
     key,
@@ -25,14 +28,24 @@ from realtime.adapters.dynamodb.table import (
     to_attributes,
     translated_errors,
 )
-from realtime.domain.models import Envelope, GroupState
+from realtime.domain.models import Appended, Envelope, GroupState
+
+
+def _state(item: dict[str, Any]) -> GroupState:
+    return GroupState(
+        seq=int(item.get("seq", 0)),
+        epoch=item["epoch"],
+        members=int(item.get("members", 0)),
+        shards=int(item.get("shards", 1)),
+        pending=int(item.get("pending", 0)),
+    )
 
 
 class MessageStore(Table):
     def group_state(self, group: str) -> GroupState:
-        item = self._get(group_pk(group), META, projection="seq, epoch")
+        item = self._get(group_pk(group), META, projection="seq, epoch, members, shards, pending")
         if item and "epoch" in item:
-            return GroupState(seq=int(item.get("seq", 0)), epoch=item["epoch"])
+            return _state(item)
         # First use of the group: give it an epoch (kept for as long as its seq lives).
         with translated_errors():
             response = self._client.update_item(
@@ -42,8 +55,7 @@ class MessageStore(Table):
                 ExpressionAttributeValues={":epoch": {"S": uuid.uuid4().hex[:12]}},
                 ReturnValues="ALL_NEW",
             )
-        attributes = response["Attributes"]
-        return GroupState(seq=int(attributes.get("seq", {}).get("N", 0)), epoch=attributes["epoch"]["S"])
+        return _state(from_attributes(response["Attributes"]))
 
     def append(
         self,
@@ -53,24 +65,32 @@ class MessageStore(Table):
         history_ttl: int,
         history_limit: int,
         now: datetime,
-    ) -> Envelope:
-        """Store the next message of `group` (built by `build(seq, epoch)`) and return it."""
+        queue_above: int | None = None,
+    ) -> Appended:
+        """Store the next message of `group` (built by `build(seq, epoch)`) and return it.
+        With `queue_above`, the message is queued when the group has more members than
+        that, or while earlier queued messages are still being fanned out (so messages
+        are never overtaken); then its progress record is created in the same transaction."""
 
-        def attempt() -> Envelope | None:
+        def attempt() -> Appended | None:
             state = self.group_state(group)
             envelope = build(state.seq + 1, state.epoch)
+            queued = queue_above is not None and (state.members > queue_above or state.pending > 0)
+            values = {
+                ":next": {"N": str(envelope.seq)},
+                ":seq": {"N": str(state.seq)},
+                ":epoch": {"S": state.epoch},
+            }
+            if queued:
+                values[":one"] = {"N": "1"}
             actions = [
                 {
                     "Update": {
                         "TableName": self._table,
                         "Key": key(group_pk(group), META),
-                        "UpdateExpression": "SET seq = :next",
+                        "UpdateExpression": "SET seq = :next" + (" ADD pending :one" if queued else ""),
                         "ConditionExpression": "epoch = :epoch AND (attribute_not_exists(seq) OR seq = :seq)",
-                        "ExpressionAttributeValues": {
-                            ":next": {"N": str(envelope.seq)},
-                            ":seq": {"N": str(state.seq)},
-                            ":epoch": {"S": state.epoch},
-                        },
+                        "ExpressionAttributeValues": values,
                     }
                 },
                 self._put(
@@ -82,15 +102,17 @@ class MessageStore(Table):
                     }
                 ),
             ]
+            if queued:
+                actions.append(self._put(progress_item(envelope, state, now)))
             if envelope.seq > history_limit:  # keep at most `history_limit` messages per group
                 actions.append(self._delete(history_pk(group), seq_sk(envelope.seq - history_limit)))
             try:
                 self._transact(actions)
             except TransactionCancelled:
                 return None  # another publisher took this seq: read the group again
-            return envelope
+            return Appended(envelope=envelope, recipients=state.members, shards=state.shards, queued=queued)
 
-        result: Envelope = retry_on_conflict(attempt, "publish")
+        result: Appended = retry_on_conflict(attempt, "publish")
         return result
 
     def history(self, group: str, after: int, limit: int, now: datetime) -> tuple[list[Envelope], bool]:

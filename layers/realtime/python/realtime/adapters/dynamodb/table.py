@@ -44,6 +44,15 @@ def group_pk(group: str) -> str:
     return f"GRP#{group}"
 
 
+def member_pk(group: str, shard: int) -> str:
+    """One membership shard of a group: its own partition, one slice of a queued fan-out."""
+    return f"MEM#{group}#{shard}"
+
+
+def message_pk(message_id: str) -> str:
+    return f"MSG#{message_id}"
+
+
 def user_pk(user_id: str) -> str:
     return f"USER#{user_id}"
 
@@ -151,6 +160,7 @@ class Table:
         projection: str | None = None,
         consistent: bool = True,
         limit: int | None = None,
+        page_size: int | None = None,
     ) -> Iterator[list[dict[str, Any]]]:
         """Pages of items of one partition: all of it, a `prefix` of the sort key, or the
         sort keys greater than `after` (ascending)."""
@@ -169,7 +179,8 @@ class Table:
         }
         if projection:
             kwargs["ProjectionExpression"] = projection
-        pagination = dict(self._page_kwargs.get("PaginationConfig", {}))
+        pagination = {"PageSize": page_size} if page_size else {}
+        pagination |= self._page_kwargs.get("PaginationConfig", {})
         if limit is not None:
             pagination["MaxItems"] = limit
         paginator = self._client.get_paginator("query")

@@ -1,0 +1,15 @@
+"""Fed by the fan-out queue (SQS FIFO): delivers queued messages to one membership shard
+per record, reporting partial batch failures."""
+
+from realtime.domain.hub import RealtimeHub
+from realtime.entrypoints.fanout_worker import process
+from realtime.observability import logger, metrics, tracer
+
+hub = RealtimeHub()
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event: dict, context: object) -> dict:
+    return process(hub, event, context)

@@ -1,0 +1,21 @@
+"""EventBridge ingestion (target of the rule matching detail-type INGEST_DETAIL_TYPE):
+publish the event like REST `POST /publish`; refused events go to the dead-letter queue."""
+
+from aws_lambda_powertools.logging import correlation_paths
+
+from realtime.adapters.dead_letters import dead_letter_queue
+from realtime.config import IngestSettings
+from realtime.domain.hub import RealtimeHub
+from realtime.entrypoints.ingest import on_event
+from realtime.observability import logger, metrics, tracer
+
+settings = IngestSettings.from_env()  # configuration is validated at cold start
+hub = RealtimeHub()
+dead_letters = dead_letter_queue(settings)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.EVENT_BRIDGE)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event: dict, context: object) -> dict:
+    return on_event(event, hub, dead_letters, settings, context)
