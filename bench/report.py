@@ -47,7 +47,7 @@ def print_table(connect: Latency, delivery: Latency, throughput: Throughput, del
         ),
         ("publish->delivery p99", f"{delivery.p99_ms:.1f} ms", ""),
         (
-            f"deliveries/s ({throughput.subscribers:,} subscribers, {throughput.publishes} publishes)",
+            f"deliveries/s ({throughput.subscribers:,} subscribers, {throughput.publishes} publishes, queued)",
             f"{throughput.per_second:,.0f} /s",
             "",
         ),

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Any, Literal, Self, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError, field_validator, model_validator
 
@@ -27,17 +27,7 @@ FunctionName = Literal[
     "rest_authorizer",
     "sweeper",
 ]
-FUNCTION_NAMES: tuple[FunctionName, ...] = (
-    "authorizer",
-    "connect",
-    "disconnect",
-    "fanout_worker",
-    "ingest",
-    "message",
-    "rest_api",
-    "rest_authorizer",
-    "sweeper",
-)
+FUNCTION_NAMES: tuple[FunctionName, ...] = get_args(FunctionName)
 
 # The values CloudWatch Logs accepts for a retention period.
 LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557,

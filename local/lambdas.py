@@ -24,17 +24,8 @@ from typing import Any
 from local.settings import LOCAL_ACCOUNT_ID, LOCAL_REGION
 
 FUNCTIONS_DIR = Path(__file__).resolve().parent.parent / "functions"
-FUNCTION_NAMES = (
-    "authorizer",
-    "connect",
-    "disconnect",
-    "fanout_worker",
-    "ingest",
-    "message",
-    "rest_api",
-    "rest_authorizer",
-    "sweeper",
-)
+# Every folder of functions/ with a handler.py: the same set CDK deploys (a test checks).
+FUNCTION_NAMES = tuple(sorted(path.parent.name for path in FUNCTIONS_DIR.glob("*/handler.py")))
 # Powertools' REST resolver keeps per-request state in class attributes. In AWS every
 # concurrent request gets its own execution environment; here they share a process.
 SERIALIZED_FUNCTIONS = frozenset({"rest_api"})

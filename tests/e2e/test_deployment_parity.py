@@ -66,3 +66,21 @@ def test_the_rest_base_path_is_the_functions() -> None:
 
 def test_the_sweeper_runs_on_demand(stack: LocalStack) -> None:
     assert stack.sweep() == {"removed": 0}
+
+
+def test_the_fanout_queue_redrives_and_hides_slices_as_deployed() -> None:
+    from local import fanout_queue
+
+    deployed = constants("fanout_queue.py")
+    worker_timeout = literal(constants("functions.py")["FANOUT_WORKER_TIMEOUT_SECONDS"])
+    assert literal(deployed["MAX_RECEIVE_COUNT"]) == fanout_queue.MAX_RECEIVE_COUNT
+    assert literal(deployed["BATCH_SIZE"]) == fanout_queue.BATCH_SIZE
+    assert literal(deployed["VISIBILITY_TIMEOUT_FACTOR"]) * worker_timeout == fanout_queue.VISIBILITY_TIMEOUT_SECONDS
+
+
+def test_large_groups_go_through_the_local_queue_by_default(stack: LocalStack) -> None:
+    from realtime.config import HubSettings
+
+    environment = HubSettings.from_env()  # the functions' environment, as the stack set it
+    assert environment.fanout_queue_url is not None and environment.event_bus_name is not None
+    assert stack.fanout_queue_depth() == {"visible": 0, "inFlight": 0, "deadLetters": 0}

@@ -25,7 +25,7 @@ def connection(cid: str, user: str = "alice") -> Connection:
     )
 
 
-def join(repository: DynamoRepository, conn: Connection, group: str) -> bool | None:
+def join(repository: DynamoRepository, conn: Connection, group: str) -> str | None:
     return repository.join(conn, group, repository.group_state(group), replaying=False)
 
 
@@ -57,8 +57,8 @@ def test_connection_round_trips(repository: DynamoRepository) -> None:
 def test_counts_stay_exact_through_churn(repository: DynamoRepository) -> None:
     repository.add_connection(connection("c1"), ["admins"])
     repository.add_connection(connection("c2", "bob"), ["admins"])
-    assert join(repository, connection("c1"), "alerts") is True
-    assert join(repository, connection("c1"), "alerts") is False  # already a member
+    assert join(repository, connection("c1"), "alerts") == "joined"
+    assert join(repository, connection("c1"), "alerts") == "member"  # already a member
     assert counts(repository) == (2, {"admins": 2, "alerts": 1})
 
     assert repository.unsubscribe("c1", "alerts") is True

@@ -99,3 +99,32 @@ def test_no_bus_means_no_occupancy_bookkeeping(
     assert quiet.events is None
     quiet.connect("a", ADMIN)
     assert "occupied" not in repository._get("GRP#admins", "META")  # type: ignore[operator]
+
+
+def test_occupancy_events_alternate_under_concurrent_joins_and_leaves(
+    hub_settings: HubSettings, dynamodb_table: object, sender: FakeSender, clock: FakeClock, bus: FakeEventPublisher
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor as Pool
+
+    from tests.conftest import TABLE
+    from tests.fakes import OneRequestAtATime
+
+    repository = DynamoRepository(OneRequestAtATime(dynamodb_table), TABLE)
+    hub = RealtimeHub(
+        hub_settings, repository=repository, sender=sender, clock=clock, idempotency=FakeIdempotency(), events=bus
+    )
+
+    def churn(worker: int) -> None:
+        for i in range(6):
+            cid = f"w{worker}-{i}"
+            hub.connect(cid, ADMIN)
+            hub.disconnect(cid)
+
+    with Pool(max_workers=4) as pool:
+        list(pool.map(churn, range(4)))
+    # Flips alternate in the table; threads may put them on the bus in another order (as
+    # EventBridge may deliver them), so: as many Vacated as Occupied, and the flag agrees.
+    occupied, vacated = len(bus.of(GroupOccupied)), len(bus.of(GroupVacated))
+    assert occupied >= 1 and occupied == vacated
+    assert hub.counts().groups["admins"] == 0
+    assert repository.group_state("admins").occupied is False

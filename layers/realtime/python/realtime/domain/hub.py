@@ -124,6 +124,8 @@ class RealtimeHub:
             if events is not None or self.settings.event_bus_name is None
             else adapters.event_publisher(self.settings)
         )
+        # The occupied flag is kept (at the cost of a condition per join) only when someone listens.
+        self.repository.track_occupancy = self.events is not None
         self.lambda_context: Any = None  # the current invocation's, set by the handler
 
     @property
@@ -148,13 +150,13 @@ class RealtimeHub:
         )
         auto = self.settings.auto_join_group
         groups = [auto] if identity.has_role(self.settings.group_roles[auto]) else []
-        self.repository.add_connection(connection, groups)
+        occupied = self.repository.add_connection(connection, groups)
         metrics.add_metric(name="ConnectionsOpened", unit=MetricUnit.Count, value=1)
         if self.events is not None:
-            opened = ConnectionOpened(
-                connection_id=connection_id, user_id=identity.user_id, groups=groups, at=iso_utc(now)
-            )
-            self._emit([opened, *self._occupancy(groups, connection_id)])
+            at = iso_utc(now)
+            opened = ConnectionOpened(connection_id=connection_id, user_id=identity.user_id, groups=groups, at=at)
+            firsts = [GroupOccupied(group=group, connection_id=connection_id, at=at) for group in occupied]
+            self._emit([opened, *firsts])
         return connection
 
     def disconnect(self, connection_id: str) -> Removal | None:
@@ -174,20 +176,17 @@ class RealtimeHub:
                 groups=removal.groups,
                 at=iso_utc(self.clock.now()),
             )
-            self._emit([closed, *self._occupancy(removal.groups, connection_id)])
+            self._emit([closed, *self._vacated(removal.groups, connection_id)])
         return removal
 
-    def _occupancy(self, groups: list[str], connection_id: str) -> list[LifecycleEvent]:
-        """Group Occupied / Vacated for the groups whose occupancy this change flipped."""
-        events: list[LifecycleEvent] = []
-        for group in groups:
-            flip = self.repository.update_occupancy(group)
-            at = iso_utc(self.clock.now())
-            if flip == "occupied":
-                events.append(GroupOccupied(group=group, connection_id=connection_id, at=at))
-            elif flip == "vacated":
-                events.append(GroupVacated(group=group, connection_id=connection_id, at=at))
-        return events
+    def _vacated(self, groups: list[str], connection_id: str) -> list[LifecycleEvent]:
+        """Group Vacated for each group this leave emptied (joins report Occupied themselves)."""
+        at = iso_utc(self.clock.now())
+        return [
+            GroupVacated(group=group, connection_id=connection_id, at=at)
+            for group in groups
+            if self.repository.mark_vacated(group)
+        ]
 
     def _emit(self, events: list[LifecycleEvent]) -> None:
         if self.events is not None and events:
@@ -220,12 +219,13 @@ class RealtimeHub:
         for _ in range(SUBSCRIBE_ATTEMPTS):
             state = self.repository.group_state(group)
             recovering = since is not None and self._history_covers(group, since, epoch, state.seq, state.epoch)
-            joined = self.repository.join(connection, group, state, replaying=recovering)
-            if joined is None:
+            outcome = self.repository.join(connection, group, state, replaying=recovering)
+            if outcome is None:
                 continue  # a message was published meanwhile: read the group again
-            recovered = (recovering and joined) if since is not None else None
-            if joined and self.events is not None:
-                self._emit(self._occupancy([group], connection.connection_id))
+            recovered = (recovering and outcome != "member") if since is not None else None
+            if outcome == "occupied":
+                at = iso_utc(self.clock.now())
+                self._emit([GroupOccupied(group=group, connection_id=connection.connection_id, at=at)])
             return Subscription(group=group, seq=state.seq, epoch=state.epoch, recovered=recovered)
         raise ServiceUnavailable(f"group {group!r} is publishing too fast to join it now; retry")
 
@@ -273,7 +273,7 @@ class RealtimeHub:
     def unsubscribe(self, connection: Connection, group: str) -> None:
         self._require_group(group)
         if self.repository.unsubscribe(connection.connection_id, group) and self.events is not None:
-            self._emit(self._occupancy([group], connection.connection_id))
+            self._emit(self._vacated([group], connection.connection_id))
 
     def history(self, group: str, after: int, limit: int) -> tuple[list[Envelope], int | None]:
         """A page of the group's history and the `after` of the next page (None at the end)."""

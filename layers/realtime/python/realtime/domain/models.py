@@ -65,6 +65,12 @@ class GroupState(BaseModel):
     # Queued messages whose fan-out has not finished: while any is, the group's messages
     # keep being queued, so a sequential publisher's messages arrive in seq order.
     pending: int = 0
+    # Whether the group has been reported occupied (lifecycle events; kept only with a bus).
+    occupied: bool = False
+
+
+JoinOutcome = Literal["joined", "occupied", "member"]
+"""joined; joined as the first member (the group's occupancy flipped); already a member."""
 
 
 class Appended(BaseModel):

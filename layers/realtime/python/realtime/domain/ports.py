@@ -15,6 +15,7 @@ from realtime.domain.models import (
     FanoutResult,
     FanoutSlice,
     GroupState,
+    JoinOutcome,
     Member,
     MessageProgress,
     Removal,
@@ -24,8 +25,12 @@ from realtime.domain.models import (
 
 class ConnectionRepository(Protocol):
     # -- connections
-    def add_connection(self, connection: Connection, groups: list[str]) -> None:
-        """Record a new connection, member of `groups`; counts follow."""
+    track_occupancy: bool
+    """Keep each group's occupied flag (set when lifecycle events are emitted)."""
+
+    def add_connection(self, connection: Connection, groups: list[str]) -> list[str]:
+        """Record a new connection, member of `groups`; counts follow. Returns the groups
+        it made occupied (first member), when `track_occupancy`."""
 
     def get_connection(self, connection_id: str) -> Connection | None: ...
 
@@ -43,9 +48,10 @@ class ConnectionRepository(Protocol):
     def counts(self, groups: list[str]) -> Counts: ...
 
     # -- memberships
-    def join(self, connection: Connection, group: str, state: GroupState, *, replaying: bool) -> bool | None:
-        """Join, receiving every seq after `state.seq`, if the group is still at it. True:
-        joined; False: already a member; None: the group moved on (read it again).
+    def join(self, connection: Connection, group: str, state: GroupState, *, replaying: bool) -> JoinOutcome | None:
+        """Join, receiving every seq after `state.seq`, if the group is still at it (and its
+        occupancy is still as read). "joined"; "occupied": joined as the first member;
+        "member": already one; None: the group moved on (read it again).
         Raises ConnectionGone when the connection does not exist."""
 
     def go_live(self, connection_id: str, group: str, last_sent: int) -> bool:
@@ -57,8 +63,8 @@ class ConnectionRepository(Protocol):
         """The members of one shard (None: every shard), one page (one Query) at a time,
         in connection-id order, starting after the connection id `after`."""
 
-    def update_occupancy(self, group: str) -> str | None:
-        """'occupied' or 'vacated' when the group's occupancy flipped with this call."""
+    def mark_vacated(self, group: str) -> bool:
+        """After a leave: True when this call found the group empty and flipped it to vacated."""
 
     def group_user_ids(self, group: str, limit: int | None = None) -> list[str]: ...
 

@@ -80,7 +80,9 @@ class ConnectionItem(BaseModel):
 
 
 class ConnectionStore(GroupStore):
-    def add_connection(self, connection: Connection, groups: list[str]) -> None:
+    def add_connection(self, connection: Connection, groups: list[str]) -> list[str]:
+        """Record the connection and its memberships of `groups`; return the groups it made
+        occupied (with `track_occupancy`)."""
         item = ConnectionItem.from_connection(connection)
         cid, ttl = connection.connection_id, item_ttl(connection)
         for attempt in range(TRANSACTION_ATTEMPTS):
@@ -90,18 +92,19 @@ class ConnectionStore(GroupStore):
                 self._put({"pk": sweep_pk(sweep_bucket(connection.expires_at)), "sk": connection_pk(cid), "ttl": ttl}),
                 self._add(STATS_PK, META, "connections", 1),
             ]
-            for group in groups:
-                sizing = self._group_sizing(group)
+            sizings = {group: self._group_sizing(group) for group in groups}
+            for group, sizing in sizings.items():
                 actions += self._join_actions(
                     connection, group, sizing, live_after=None, replaying=False, guard_seq=False
                 )
             try:
                 self._transact(actions)
-                return
             except TransactionCancelled as cancelled:
                 if cancelled.failed(0):
                     raise
-                pause(attempt)  # a concurrent join grew a group's shards: place the member again
+                pause(attempt)  # a concurrent join moved a group's shards or occupancy: read again
+                continue
+            return [group for group, sizing in sizings.items() if self.track_occupancy and not sizing.occupied]
         raise ServiceUnavailable("could not add the connection: too many concurrent joins; retry")
 
     def get_connection(self, connection_id: str) -> Connection | None:
@@ -136,8 +139,13 @@ class ConnectionStore(GroupStore):
 
     def _group_sizing(self, group: str) -> GroupState:
         """What placing a member needs: the member and shard counts (no seq guard)."""
-        item = self._get(group_pk(group), META, projection="members, shards") or {}
-        return GroupState(epoch="", members=int(item.get("members", 0)), shards=int(item.get("shards", 1)))
+        item = self._get(group_pk(group), META, projection="members, shards, occupied") or {}
+        return GroupState(
+            epoch="",
+            members=int(item.get("members", 0)),
+            shards=int(item.get("shards", 1)),
+            occupied=bool(item.get("occupied", False)),
+        )
 
     def user_connection_pages(self, user_id: str) -> Iterator[list[str]]:
         for page in self._query(user_pk(user_id), prefix="CONN#", projection="sk"):

@@ -34,7 +34,7 @@ from realtime.adapters.dynamodb.table import (
     translated_errors,
     user_pk,
 )
-from realtime.domain.models import Connection, GroupState, Member
+from realtime.domain.models import Connection, GroupState, JoinOutcome, Member
 from realtime.errors import ConnectionGone
 
 _SEQ_UNCHANGED = "(attribute_not_exists(seq) OR seq = :seq)"
@@ -62,11 +62,14 @@ class Placement:
 
 class GroupStore(Table):
     shard_size = DEFAULT_SHARD_SIZE
+    # Keep each group's `occupied` flag (only worth its conditions when lifecycle events go out).
+    track_occupancy = False
 
-    def join(self, connection: Connection, group: str, state: GroupState, *, replaying: bool) -> bool | None:
+    def join(self, connection: Connection, group: str, state: GroupState, *, replaying: bool) -> JoinOutcome | None:
         """Add a membership that receives every seq after `state.seq`, on condition that the
         group is still at `state.seq` (so the Subscribed reply's seq is the exact boundary).
-        True: joined; False: already a member; None: the group moved on, read it again.
+        "joined", or "occupied" when it is the join that made the group occupied (tracked
+        with `track_occupancy`); "member": already one; None: the group moved on, read again.
         A replaying membership gets the same boundary and is skipped by publishers until
         `go_live`. Raises ConnectionGone when the connection no longer exists."""
         actions = [
@@ -75,13 +78,13 @@ class GroupStore(Table):
         ]
         try:
             self._transact(actions)
-            return True
         except TransactionCancelled as cancelled:
             if cancelled.failed(0):
                 raise ConnectionGone(connection.connection_id) from None
             if cancelled.failed(1) or cancelled.failed(2):
-                return False
+                return "member"
             return None
+        return "occupied" if self.track_occupancy and not state.occupied else "joined"
 
     def go_live(self, connection_id: str, group: str, last_sent: int) -> bool:
         """End a replay: the membership becomes live after `last_sent`, on condition that
@@ -152,34 +155,25 @@ class GroupStore(Table):
                 break
         return users
 
-    def update_occupancy(self, group: str) -> str | None:
-        """Bring the group's `occupied` flag in line with its member count: 'occupied' or
-        'vacated' when this call flipped it, None otherwise. Each flip is conditional on
-        the count at that instant, so flips strictly alternate and each is reported once,
-        whatever joins and leaves interleave."""
-        flips = (
-            ("occupied", "(attribute_not_exists(occupied) OR occupied = :other) AND members > :zero", True),
-            ("vacated", "occupied = :other AND members <= :zero", False),
-        )
-        for name, condition, value in flips:
-            try:
-                with translated_errors():
-                    self._client.update_item(
-                        TableName=self._table,
-                        Key=key(group_pk(group), META),
-                        UpdateExpression="SET occupied = :flag",
-                        ConditionExpression=condition,
-                        ExpressionAttributeValues={
-                            ":flag": {"BOOL": value},
-                            ":other": {"BOOL": not value},
-                            ":zero": {"N": "0"},
-                        },
-                    )
-                return name
-            except ClientError as exc:
-                if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
-                    raise
-        return None
+    def mark_vacated(self, group: str) -> bool:
+        """After a leave: flip the group's `occupied` flag off if no member is left. True
+        when this call flipped it (report the group vacated). A join sets the flag in its
+        own transaction, conditioned on the value it read, so Occupied and Vacated strictly
+        alternate and each is reported once, whatever joins and leaves interleave."""
+        try:
+            with translated_errors():
+                self._client.update_item(
+                    TableName=self._table,
+                    Key=key(group_pk(group), META),
+                    UpdateExpression="SET occupied = :no",
+                    ConditionExpression="occupied = :yes AND members <= :zero",
+                    ExpressionAttributeValues={":no": {"BOOL": False}, ":yes": {"BOOL": True}, ":zero": {"N": "0"}},
+                )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+            return False
+        return True
 
     def _shard_count(self, group: str) -> int:
         item = self._get(group_pk(group), META, projection="shards")
@@ -217,15 +211,24 @@ class GroupStore(Table):
             "ttl": ttl,
         }
         values: dict[str, Any] = {":one": {"N": "1"}}
+        sets: list[str] = []
         conditions: list[str] = []
-        update = "ADD members :one"
         if placement.grow_to is not None:
-            update = "SET shards = :shards " + update
+            sets.append("shards = :shards")
             conditions.append("(attribute_not_exists(shards) OR shards <= :shards)")
             values[":shards"] = {"N": str(placement.grow_to)}
         if guard_seq:
             conditions.append(_SEQ_UNCHANGED)
             values[":seq"] = {"N": str(state.seq)}
+        if self.track_occupancy:  # set the flag, on condition that it still is what was read
+            sets.append("occupied = :yes")
+            values[":yes"] = {"BOOL": True}
+            if state.occupied:
+                conditions.append("occupied = :yes")
+            else:
+                conditions.append("(attribute_not_exists(occupied) OR occupied = :no)")
+                values[":no"] = {"BOOL": False}
+        update = ("SET " + ", ".join(sets) + " " if sets else "") + "ADD members :one"
         meta_update: dict[str, Any] = {
             "TableName": self._table,
             "Key": key(group_pk(group), META),

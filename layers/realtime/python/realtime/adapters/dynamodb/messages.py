@@ -38,12 +38,13 @@ def _state(item: dict[str, Any]) -> GroupState:
         members=int(item.get("members", 0)),
         shards=int(item.get("shards", 1)),
         pending=int(item.get("pending", 0)),
+        occupied=bool(item.get("occupied", False)),
     )
 
 
 class MessageStore(Table):
     def group_state(self, group: str) -> GroupState:
-        item = self._get(group_pk(group), META, projection="seq, epoch, members, shards, pending")
+        item = self._get(group_pk(group), META, projection="seq, epoch, members, shards, pending, occupied")
         if item and "epoch" in item:
             return _state(item)
         # First use of the group: give it an epoch (kept for as long as its seq lives).
