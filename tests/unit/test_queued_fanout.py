@@ -216,3 +216,49 @@ def test_user_streams_are_never_queued(hub: RealtimeHub, sender: FakeSender, que
     connect(hub, 6)
     result = hub.publish(ADMIN, "TestMessage", {"message": "hi"}, user_id="alice")
     assert isinstance(result, PublishResult) and result.delivered == 6 and queue.slices == []
+
+
+def test_a_publish_racing_a_join_that_adds_a_shard_reads_the_group_again(
+    hub: RealtimeHub, sender: FakeSender, queue: FakeQueue
+) -> None:
+    """The fan-out reads the shards the publish counted: a join that added a shard between
+    the publish's read and its write (a join changes no seq) must not be missed."""
+    from realtime.domain.models import Envelope
+
+    ids = connect(hub, 4)  # 4 members in shards of 3: 2 shards; 3 more need a third
+    repository = hub.repository
+    late = "late-joiner="
+    calls: list[int] = []
+
+    def build(seq: int, epoch: str) -> Envelope:
+        if not calls:  # between the publish's read and its transaction, a join grows the group
+            hub.connect(late, ADMIN)
+            hub.connect("another=", ADMIN)
+            hub.connect("third=", ADMIN)
+        calls.append(seq)
+        return Envelope(type="TestMessage", group="admins", id="m", seq=seq, epoch=epoch, ts="t", data={})
+
+    before = repository.group_state("admins").shards
+    appended = repository.append("admins", build, history_ttl=60, history_limit=10, now=hub.clock.now())
+    assert len(calls) == 2  # the first attempt was refused: the shards had changed
+    assert appended.shards == repository.group_state("admins").shards > before
+    assert sorted(
+        m.connection_id for page in repository.member_pages("admins", shards=appended.shards) for m in page
+    ) == sorted([*ids, late, "another=", "third="])
+
+
+def test_a_snapshot_that_cannot_be_kept_does_not_fail_a_delivered_publish(
+    hub: RealtimeHub, sender: FakeSender, queue: FakeQueue, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Once delivered (or queued), a publish must not answer 503: the caller would publish again."""
+
+    def throttled(_envelope: object) -> None:
+        raise ServiceUnavailable("the database is busy; retry later")
+
+    monkeypatch.setattr(hub.repository, "save_latest", throttled)
+    ids = connect(hub, 2)
+    assert isinstance(hub.publish(ADMIN, "TestMessage", {"message": "inline"}, group="admins"), PublishResult)
+    connect(hub, 4, prefix="d")
+    assert isinstance(hub.publish(ADMIN, "TestMessage", {"message": "queued"}, group="admins"), QueuedPublish)
+    queue.drain(hub)
+    assert all(seqs(sender, cid) == [1, 2] for cid in ids)

@@ -333,16 +333,19 @@ class RealtimeHub:
         envelope = appended.envelope
         pages: Iterable[list[str]]
         if group is not None:
-            self.repository.save_latest(envelope)
             if appended.queued:
-                return self._enqueue(appended, group)
+                queued = self._enqueue(appended, group)
+                self._keep_latest(envelope)
+                return queued
             pages = (
                 [m.connection_id for m in page if m.receives(envelope.seq)]
-                for page in self.repository.member_pages(group)
+                for page in self.repository.member_pages(group, shards=appended.shards)
             )
         else:
             pages = self.repository.user_connection_pages(str(user_id))
         outcome = self._deliver(pages, envelope)
+        if group is not None:
+            self._keep_latest(envelope)
         return PublishResult(
             id=message_id,
             type=event_type,
@@ -354,6 +357,14 @@ class RealtimeHub:
             gone=len(outcome.gone_connection_ids),
             failed=outcome.failed,
         )
+
+    def _keep_latest(self, envelope: Envelope) -> None:
+        """The platform snapshot's latest value of this type. After the deliveries, and
+        never failing the publish: a caller told "503" would publish a duplicate."""
+        try:
+            self.repository.save_latest(envelope)
+        except ServiceUnavailable:
+            logger.warning("the latest value was not kept", extra={"message_id": envelope.id, "type": envelope.type})
 
     def _deliver(self, pages: Iterable[list[str]], envelope: Envelope) -> FanoutResult:
         """Fan one envelope out, remove the connections found gone, record the outcome."""

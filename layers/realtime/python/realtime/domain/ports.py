@@ -59,9 +59,11 @@ class ConnectionRepository(Protocol):
 
     def unsubscribe(self, connection_id: str, group: str) -> bool: ...
 
-    def member_pages(self, group: str, shard: int | None = None, after: str | None = None) -> Iterator[list[Member]]:
-        """The members of one shard (None: every shard), one page (one Query) at a time,
-        in connection-id order, starting after the connection id `after`."""
+    def member_pages(
+        self, group: str, shard: int | None = None, after: str | None = None, *, shards: int | None = None
+    ) -> Iterator[list[Member]]:
+        """The members of one shard (None: every one of the group's `shards`, read if not
+        given), one page (one Query) at a time, in connection-id order after `after`."""
 
     def mark_vacated(self, group: str) -> bool:
         """After a leave: True when this call found the group empty and flipped it to vacated."""

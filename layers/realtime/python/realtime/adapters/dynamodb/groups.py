@@ -123,11 +123,16 @@ class GroupStore(Table):
         self._forget_absent_users(mirror["userId"], [group])
         return True
 
-    def member_pages(self, group: str, shard: int | None = None, after: str | None = None) -> Iterator[list[Member]]:
-        """The members of one shard (or of all), a page (one Query) at a time, in
-        connection-id order after `after`."""
-        shards = range(self._shard_count(group)) if shard is None else range(shard, shard + 1)
-        for index in shards:
+    def member_pages(
+        self, group: str, shard: int | None = None, after: str | None = None, *, shards: int | None = None
+    ) -> Iterator[list[Member]]:
+        """The members of one shard (or of all `shards`, read from the group if not given), a
+        page (one Query) at a time, in connection-id order after `after`."""
+        if shard is not None:
+            indexes = range(shard, shard + 1)
+        else:
+            indexes = range(self._shard_count(group) if shards is None else shards)
+        for index in indexes:
             pages = self._query(
                 member_pk(group, index),
                 prefix="CONN#" if after is None else None,

@@ -81,6 +81,7 @@ class MessageStore(Table):
                 ":next": {"N": str(envelope.seq)},
                 ":seq": {"N": str(state.seq)},
                 ":epoch": {"S": state.epoch},
+                ":shards": {"N": str(state.shards)},
             }
             if queued:
                 values[":one"] = {"N": "1"}
@@ -90,7 +91,10 @@ class MessageStore(Table):
                         "TableName": self._table,
                         "Key": key(group_pk(group), META),
                         "UpdateExpression": "SET seq = :next" + (" ADD pending :one" if queued else ""),
-                        "ConditionExpression": "epoch = :epoch AND (attribute_not_exists(seq) OR seq = :seq)",
+                        # Shards too: the fan-out reads the shards counted here, so a join that
+                        # added one since (it changes no seq) must make this publish read again.
+                        "ConditionExpression": "epoch = :epoch AND (attribute_not_exists(seq) OR seq = :seq)"
+                        " AND (attribute_not_exists(shards) OR shards = :shards)",
                         "ExpressionAttributeValues": values,
                     }
                 },
