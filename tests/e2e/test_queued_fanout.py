@@ -5,6 +5,7 @@ with groups made "large" by lowering the threshold and the shard size."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterator
 
 import httpx
@@ -119,3 +120,34 @@ async def test_queued_fan_out_under_faults_loses_nothing_and_removes_the_stale(
         counts = await connection_count(observer)
         assert counts["groups"]["analytics"] == len(survivors)  # stale ones removed, counts exact
         assert stack.fanout_queue_depth()["deadLetters"] == 0
+
+
+def test_a_poison_slice_ends_in_the_dead_letter_queue(stack: LocalStack, small_threshold: None) -> None:
+    """SQS redrive after maxReceiveCount, as deployed: the worker reports the record failed
+    each time (partial batch failure), moto moves it to the DLQ on the 6th receive."""
+    import boto3
+
+    from local.fanout_queue import DEAD_LETTER_QUEUE_NAME, QUEUE_NAME, queue_url
+
+    sqs = boto3.client(
+        "sqs",
+        endpoint_url=stack.dynamodb_endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+    )
+    sqs.send_message(
+        QueueUrl=queue_url(stack.dynamodb_endpoint, QUEUE_NAME),
+        MessageBody='{"not": "a slice"}',
+        MessageGroupId="poison#0",
+        MessageDeduplicationId="poison-1",
+    )
+    deadline = time.monotonic() + 30
+    while stack.fanout_queue_depth()["deadLetters"] == 0:
+        assert time.monotonic() < deadline, stack.fanout_queue_depth()
+        time.sleep(0.5)
+    dlq = queue_url(stack.dynamodb_endpoint, DEAD_LETTER_QUEUE_NAME)
+    [letter] = sqs.receive_message(QueueUrl=dlq, AttributeNames=["All"])["Messages"]
+    assert letter["Body"] == '{"not": "a slice"}'
+    assert int(letter["Attributes"]["ApproximateReceiveCount"]) >= 5
+    sqs.delete_message(QueueUrl=dlq, ReceiptHandle=letter["ReceiptHandle"])
