@@ -19,7 +19,7 @@ help:
 	@echo "make dev     - install, then run the local stack on 127.0.0.1:$(PORT) (PORT= overrides)"
 	@echo "make test    - install, then lint, type-check and run every test"
 	@echo "make -s token SUB=alice ROLES=admin - print a local development JWT"
-	@echo "make bench   - benchmarks against the local stack"
+	@echo "make bench   - benchmarks: the local stack (latency, throughput), then fan-out to 10k/100k simulated members"
 
 $(VENV)/.installed: requirements.lock
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV) >&2
