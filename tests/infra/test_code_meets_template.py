@@ -129,7 +129,7 @@ def test_monitoring_watches_each_metric_for_the_functions_that_emit_it(function:
 
 
 def _published_metrics() -> set[str]:
-    """The metrics realtime.observability.record_publish (called by hub.publish) writes."""
+    """The metrics realtime.observability.record_deliveries (called after each fan-out) writes."""
     return _add_metric_names([LAYER_PYTHON_DIR / "realtime" / "observability.py"])
 
 
@@ -140,8 +140,8 @@ def _emf(stack: Synthesized, function: str, metric: str) -> dict[str, Any]:
         metrics = observability.metrics
         metrics.clear_metrics()  # Powertools keeps metrics and dimensions per process
         try:
-            if metric in _published_metrics():  # what hub.publish records
-                observability.record_publish(delivered=3, gone=1, failed=1, seconds=0.02)
+            if metric in _published_metrics():  # what a fan-out records
+                observability.record_deliveries(delivered=3, gone=1, failed=1, seconds=0.02)
             else:  # the hub's other use cases add theirs to the same Metrics
                 metrics.add_metric(name=metric, unit="Count", value=1)
             document: dict[str, Any] = metrics.serialize_metric_set()

@@ -18,12 +18,6 @@ tracer = Tracer()
 metrics = Metrics()
 
 
-def record_publish(delivered: int, gone: int, failed: int, seconds: float) -> None:
-    """An inline publish: the message and its whole fan-out."""
-    metrics.add_metric(name="MessagesPublished", unit=MetricUnit.Count, value=1)
-    record_deliveries(delivered, gone, failed, seconds)
-
-
 def record_deliveries(delivered: int, gone: int, failed: int, seconds: float) -> None:
     """One fan-out, or one page of a queued one (the sums add up either way)."""
     metrics.add_metric(name="Deliveries", unit=MetricUnit.Count, value=delivered)

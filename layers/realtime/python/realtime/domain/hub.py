@@ -53,7 +53,7 @@ from realtime.errors import (
     ValidationFailed,
     error_details,
 )
-from realtime.observability import MetricUnit, logger, metrics, record_deliveries, record_publish
+from realtime.observability import MetricUnit, logger, metrics, record_deliveries
 
 # Largest seq a JSON number holds exactly in every client; used to size an envelope
 # before its real seq is allocated, so an oversized publish never burns a seq.
@@ -367,32 +367,35 @@ class RealtimeHub:
             logger.warning("the latest value was not kept", extra={"message_id": envelope.id, "type": envelope.type})
 
     def _deliver(self, pages: Iterable[list[str]], envelope: Envelope) -> FanoutResult:
-        """Fan one envelope out, remove the connections found gone, record the outcome."""
+        """Fan one envelope out inline and account for it."""
         started = time.perf_counter()
-        outcome = fan_out(
+        outcome = self._send(pages, envelope.to_json().encode())
+        metrics.add_metric(name="MessagesPublished", unit=MetricUnit.Count, value=1)
+        self._account(outcome, envelope.id, envelope.group or user_stream(str(envelope.user_id)), envelope.seq, started)
+        return outcome
+
+    def _send(self, pages: Iterable[list[str]], payload: bytes) -> FanoutResult:
+        return fan_out(
             pages,
-            envelope.to_json().encode(),
+            payload,
             sender=self.sender,
             clock=self.clock,
             executor=self.executor,
             max_attempts=self.settings.send_max_attempts,
         )
+
+    def _account(self, outcome: FanoutResult, message_id: str, stream: str, seq: int, started: float) -> None:
+        """After a fan-out (inline, or one page of a queued one): remove the connections
+        found gone, record the metrics, log what failed after every retry."""
         for connection_id in outcome.gone_connection_ids:
             self._remove(connection_id, "stale")
-        record_publish(
-            outcome.delivered, len(outcome.gone_connection_ids), outcome.failed, time.perf_counter() - started
-        )
+        gone = len(outcome.gone_connection_ids)
+        record_deliveries(outcome.delivered, gone, outcome.failed, time.perf_counter() - started)
         if outcome.failed:
             logger.error(
                 "deliveries failed after retries",
-                extra={
-                    "message_id": envelope.id,
-                    "stream": envelope.group or user_stream(str(envelope.user_id)),
-                    "seq": envelope.seq,
-                    "failed": outcome.failed,
-                },
+                extra={"message_id": message_id, "stream": stream, "seq": seq, "failed": outcome.failed},
             )
-        return outcome
 
     # -- queued fan-out -------------------------------------------------------------
 
@@ -434,24 +437,12 @@ class RealtimeHub:
                     return  # another worker has this slice
                 break
             started = time.perf_counter()
-            ids = [member.connection_id for member in page if member.receives(work.seq)]
-            outcome = fan_out(
-                [ids],
-                payload,
-                sender=self.sender,
-                clock=self.clock,
-                executor=self.executor,
-                max_attempts=self.settings.send_max_attempts,
-            )
+            outcome = self._send([[m.connection_id for m in page if m.receives(work.seq)]], payload)
             after = page[-1].connection_id
             if not self.repository.checkpoint_slice(work.message_id, work.shard, progress, after, outcome, done=False):
                 return
-            # Removed after the checkpoint: a retried page must still find (and count) them.
-            for connection_id in outcome.gone_connection_ids:
-                self._remove(connection_id, "stale")
-            record_deliveries(
-                outcome.delivered, len(outcome.gone_connection_ids), outcome.failed, time.perf_counter() - started
-            )
+            # Accounted after the checkpoint: a retried page must still find (and count) the gone.
+            self._account(outcome, work.message_id, work.group, work.seq, started)
             progress = SliceProgress(after=after)
         if self.repository.complete_slice(work.message_id, work.shard, work.group):
             logger.info("queued fan-out finished", extra={"message_id": work.message_id, "group": work.group})

@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from realtime.adapters.dynamodb.groups import GroupStore
+from realtime.adapters.dynamodb.groups import GROUP_STATE_PROJECTION, GroupStore, group_state_from
 from realtime.adapters.dynamodb.table import (
     META,
     SK,
@@ -138,14 +138,8 @@ class ConnectionStore(GroupStore):
         raise ServiceUnavailable("could not remove the connection: too many concurrent changes")
 
     def _group_sizing(self, group: str) -> GroupState:
-        """What placing a member needs: the member and shard counts (no seq guard)."""
-        item = self._get(group_pk(group), META, projection="members, shards, occupied") or {}
-        return GroupState(
-            epoch="",
-            members=int(item.get("members", 0)),
-            shards=int(item.get("shards", 1)),
-            occupied=bool(item.get("occupied", False)),
-        )
+        """What placing a member needs: its counts, shards and occupancy (no seq guard)."""
+        return group_state_from(self._get(group_pk(group), META, projection=GROUP_STATE_PROJECTION) or {})
 
     def user_connection_pages(self, user_id: str) -> Iterator[list[str]]:
         for page in self._query(user_pk(user_id), prefix="CONN#", projection="sk"):

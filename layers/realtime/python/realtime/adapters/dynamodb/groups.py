@@ -46,6 +46,22 @@ DEFAULT_SHARD_SIZE = 1000
 MEMBER_PAGE = 250
 
 
+# The group item's attributes GroupState is made of.
+GROUP_STATE_PROJECTION = "seq, epoch, members, shards, pending, occupied"
+
+
+def group_state_from(item: dict[str, Any]) -> GroupState:
+    """The group item as a GroupState (a group never published to has no epoch yet: "")."""
+    return GroupState(
+        seq=int(item.get("seq", 0)),
+        epoch=item.get("epoch", ""),
+        members=int(item.get("members", 0)),
+        shards=int(item.get("shards", 1)),
+        pending=int(item.get("pending", 0)),
+        occupied=bool(item.get("occupied", False)),
+    )
+
+
 def shard_of(connection_id: str, shards: int) -> int:
     digest = hashlib.blake2b(connection_id.encode(), digest_size=8).digest()
     return int.from_bytes(digest, "big") % shards

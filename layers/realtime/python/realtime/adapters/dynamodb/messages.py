@@ -9,10 +9,10 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
 
 from botocore.exceptions import ClientError
 
+from realtime.adapters.dynamodb.groups import GROUP_STATE_PROJECTION, group_state_from
 from realtime.adapters.dynamodb.progress import progress_item
 from realtime.adapters.dynamodb.table import (
     LATEST_PK,
@@ -31,22 +31,11 @@ from realtime.adapters.dynamodb.table import (
 from realtime.domain.models import Appended, Envelope, GroupState
 
 
-def _state(item: dict[str, Any]) -> GroupState:
-    return GroupState(
-        seq=int(item.get("seq", 0)),
-        epoch=item["epoch"],
-        members=int(item.get("members", 0)),
-        shards=int(item.get("shards", 1)),
-        pending=int(item.get("pending", 0)),
-        occupied=bool(item.get("occupied", False)),
-    )
-
-
 class MessageStore(Table):
     def group_state(self, group: str) -> GroupState:
-        item = self._get(group_pk(group), META, projection="seq, epoch, members, shards, pending, occupied")
+        item = self._get(group_pk(group), META, projection=GROUP_STATE_PROJECTION)
         if item and "epoch" in item:
-            return _state(item)
+            return group_state_from(item)
         # First use of the group: give it an epoch (kept for as long as its seq lives).
         with translated_errors():
             response = self._client.update_item(
@@ -56,7 +45,7 @@ class MessageStore(Table):
                 ExpressionAttributeValues={":epoch": {"S": uuid.uuid4().hex[:12]}},
                 ReturnValues="ALL_NEW",
             )
-        return _state(from_attributes(response["Attributes"]))
+        return group_state_from(from_attributes(response["Attributes"]))
 
     def append(
         self,
