@@ -38,6 +38,7 @@ class FakeSender:
         self.broken = set(broken)
         self.sent: dict[str, list[bytes]] = defaultdict(list)
         self.attempts: dict[str, int] = defaultdict(int)
+        self.closed: list[str] = []
         # Called after each delivered frame (outside the lock): lets a test publish "while"
         # a replay is in flight.
         self.after_send: Callable[[str, bytes], None] | None = None
@@ -56,6 +57,13 @@ class FakeSender:
             self.sent[connection_id].append(payload)
         if self.after_send is not None:
             self.after_send(connection_id, payload)
+
+    def close(self, connection_id: str) -> None:
+        """DELETE @connections: recorded in `closed`; an unknown or gone id answers 410."""
+        with self._lock:
+            self.closed.append(connection_id)
+            if connection_id in self.gone:
+                raise ConnectionGone(connection_id)
 
 
 class OneRequestAtATime:
@@ -78,15 +86,15 @@ class OneRequestAtATime:
 
 
 class FakeIdempotency:
-    """The Idempotency port in memory: same (caller, key) → the first answer."""
+    """The Idempotency port in memory: same (scope, key) → the first answer."""
 
     def __init__(self) -> None:
-        self.answers: dict[tuple[str, str], tuple[object, dict]] = {}
+        self.answers: dict[tuple[tuple[str, ...], str], tuple[object, dict]] = {}
 
     def run(
         self,
         key: str | None,
-        caller: str,
+        caller: tuple[str, ...],
         request: object,
         compute: Callable[[], dict],
         lambda_context: object = None,

@@ -145,23 +145,24 @@ def test_concurrent_publishers_get_gap_free_unique_seqs(dynamodb_table: object) 
     for thread in threads:
         thread.join()
     assert sorted(seqs) == list(range(1, 61))
-    stored, more = repository.history("analytics", 0, 100, NOW)
-    assert [e.seq for e in stored] == list(range(1, 61))  # every seq has its message: no gap
-    assert not more
+    page = repository.history("analytics", 0, 100, NOW)
+    assert [e.seq for e in page.items] == list(range(1, 61))  # every seq has its message: no gap
+    assert not page.more
 
 
 def test_history_pages_and_keeps_at_most_the_limit(repository: DynamoRepository) -> None:
     for _ in range(7):
         append(repository, "alerts", history_limit=5)
-    items, more = repository.history("alerts", 0, 3, NOW)
-    assert ([e.seq for e in items], more) == ([3, 4, 5], True)
-    items, more = repository.history("alerts", 5, 3, NOW)
-    assert ([e.seq for e in items], more) == ([6, 7], False)
+    page = repository.history("alerts", 0, 3, NOW)
+    assert ([e.seq for e in page.items], page.more) == ([3, 4, 5], True)
+    page = repository.history("alerts", 5, 3, NOW)
+    assert ([e.seq for e in page.items], page.more) == ([6, 7], False)
 
 
 def test_expired_history_is_hidden(repository: DynamoRepository) -> None:
     append(repository, "alerts")
-    assert repository.history("alerts", 0, 10, NOW + timedelta(hours=2)) == ([], False)
+    page = repository.history("alerts", 0, 10, NOW + timedelta(hours=2))
+    assert (page.items, page.more) == ([], False)
 
 
 def test_join_refuses_a_stale_group_state(repository: DynamoRepository) -> None:

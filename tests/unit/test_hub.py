@@ -118,7 +118,7 @@ def test_rejected_publishes_never_burn_a_seq(hub: RealtimeHub) -> None:
 def test_platform_snapshot_keeps_the_latest_envelope_of_each_type(hub: RealtimeHub) -> None:
     hub.publish(ADMIN, "UserCountUpdate", {"totalUsers": 1, "activeUsers": 1}, group="analytics")
     last = hub.publish(ADMIN, "UserCountUpdate", {"totalUsers": 2, "activeUsers": 1}, group="analytics")
-    snapshot = hub.platform_snapshot()
+    snapshot = hub.platform_snapshot(ADMIN)
     assert snapshot["latest"]["UserCountUpdate"]["id"] == last.id
     assert snapshot["latest"]["UserCountUpdate"]["data"] == {"totalUsers": 2, "activeUsers": 1}
 
@@ -145,7 +145,7 @@ def test_a_user_target_reaches_every_tab_of_that_user_only(hub: RealtimeHub, sen
     assert "group" not in envelope
     assert frames(sender, "tab2") == [envelope]
     assert frames(sender, "other") == []
-    assert "TestMessage" not in hub.platform_snapshot()["latest"]  # private: not in the shared snapshot
+    assert "TestMessage" not in hub.platform_snapshot(ADMIN)["latest"]  # private: not in the shared snapshot
 
 
 # -- batch and idempotency -------------------------------------------------------------
@@ -176,11 +176,11 @@ def test_the_same_idempotency_key_delivers_once(hub: RealtimeHub, sender: FakeSe
     def publish() -> dict:
         return hub.publish(ADMIN, "TestMessage", {"message": "once"}, group="admins").model_dump()
 
-    first = hub.once("key-1", ADMIN, request, publish)
-    assert hub.once("key-1", ADMIN, request, publish) == first
+    first = hub.once("rest", "key-1", ADMIN, request, publish)
+    assert hub.once("rest", "key-1", ADMIN, request, publish) == first
     assert len(sender.sent["c1"]) == 1
     with pytest.raises(Conflict):
-        hub.once("key-1", ADMIN, {**request, "data": {"message": "other"}}, publish)
+        hub.once("rest", "key-1", ADMIN, {**request, "data": {"message": "other"}}, publish)
 
 
 # -- presence ----------------------------------------------------------------------------
@@ -190,7 +190,7 @@ def test_presence_counts_distinct_users_exactly(hub: RealtimeHub, sender: FakeSe
     bob = Identity(user_id="bob", roles=frozenset({"admin"}))
     for cid, who in (("a1", ADMIN), ("a2", ADMIN), ("b1", bob)):
         hub.subscribe(hub.connect(cid, who), "alerts")
-    presence = hub.presence("alerts", with_user_ids=True)
+    presence = hub.presence(ADMIN, "alerts", with_user_ids=True)
     assert {k: presence[k] for k in ("group", "connections", "users", "lastSeq", "userIds")} == {
         "group": "alerts",
         "connections": 3,
@@ -199,12 +199,12 @@ def test_presence_counts_distinct_users_exactly(hub: RealtimeHub, sender: FakeSe
         "userIds": ["alice", "bob"],
     }
     hub.disconnect("a1")
-    assert hub.presence("alerts")["users"] == 2  # alice still has a2
+    assert hub.presence(ADMIN, "alerts")["users"] == 2  # alice still has a2
     sender.gone.add("a2")
     hub.publish(ADMIN, "Alert", ALERT, group="alerts")  # a2 found gone and removed
-    presence = hub.presence("alerts", with_user_ids=True)
+    presence = hub.presence(ADMIN, "alerts", with_user_ids=True)
     assert (presence["connections"], presence["users"], presence["userIds"]) == (1, 1, ["bob"])
-    assert "userIds" not in hub.presence("alerts")
+    assert "userIds" not in hub.presence(ADMIN, "alerts")
 
 
 def test_the_sweeper_removes_connections_whose_disconnect_never_came(hub: RealtimeHub) -> None:
@@ -216,7 +216,7 @@ def test_the_sweeper_removes_connections_whose_disconnect_never_came(hub: Realti
     assert hub.sweep_expired() == 1
     assert hub.sweep_expired() == 0
     assert hub.counts().model_dump()["connections"] == 1
-    presence = hub.presence("alerts", with_user_ids=True)
+    presence = hub.presence(ADMIN, "alerts", with_user_ids=True)
     assert (presence["connections"], presence["users"], presence["userIds"]) == (1, 1, ["bob"])
 
 

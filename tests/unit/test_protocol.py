@@ -4,7 +4,7 @@ from realtime.errors import InvalidMessage, UnknownAction, ValidationFailed
 from realtime.protocol import Publish, Subscribe, echo_request_id, load_frame, parse_action
 
 
-@pytest.mark.parametrize("body", [None, "", "not json", "[1,2]", '"text"', "42", "[" * 100_000])
+@pytest.mark.parametrize("body", [None, "", "not json", "[1,2]", '"text"', "42", b"\xff\xfe{}"])
 def test_anything_but_a_json_object_is_an_invalid_message(body: str | None) -> None:
     with pytest.raises(InvalidMessage):
         load_frame(body)

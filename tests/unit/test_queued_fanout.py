@@ -108,13 +108,13 @@ def test_large_groups_are_queued_one_slice_per_shard_and_delivered_once(
     assert queued.model_dump() == {"id": queued.id, "group": "admins", "seq": 1, "status": "queued", "recipients": 10}
     assert sorted(s.shard for s in queue.slices) == [0, 1, 2, 3]
     assert sender.sent == {}  # nothing is delivered before the workers run
-    progress = hub.message_progress(queued.id)
+    progress = hub.message_progress(ADMIN, queued.id)
     assert (progress["status"], progress["done"], progress["delivered"]) == ("queued", False, 0)
 
     slices = list(queue.slices)
     assert queue.drain(hub) == 4
     assert all(seqs(sender, cid) == [1] for cid in ids)
-    progress = hub.message_progress(queued.id)
+    progress = hub.message_progress(ADMIN, queued.id)
     assert progress == {
         "id": queued.id,
         "group": "admins",
@@ -133,7 +133,7 @@ def test_large_groups_are_queued_one_slice_per_shard_and_delivered_once(
     for work in slices:  # SQS redelivers every slice: nobody receives it twice
         hub.deliver_slice(work)
     assert all(seqs(sender, cid) == [1] for cid in ids)
-    assert hub.message_progress(queued.id)["delivered"] == 10
+    assert hub.message_progress(ADMIN, queued.id)["delivered"] == 10
 
 
 def test_a_slice_interrupted_mid_way_resumes_from_its_checkpoint(
@@ -166,7 +166,7 @@ def test_a_slice_interrupted_mid_way_resumes_from_its_checkpoint(
     assert all(frames and set(frames) == {1} for frames in received.values())
     duplicated = [cid for cid, frames in received.items() if len(frames) > 1]
     assert len(duplicated) <= 2  # at most the page in flight, which clients dedupe by seq
-    progress = hub.message_progress(queued.id)
+    progress = hub.message_progress(ADMIN, queued.id)
     assert (progress["delivered"], progress["done"]) == (7, True)  # counted once
 
 
@@ -175,7 +175,7 @@ def test_gone_members_are_removed_by_the_worker(hub: RealtimeHub, sender: FakeSe
     sender.gone.add(ids[2])
     queued = hub.publish(ADMIN, "TestMessage", {"message": "hi"}, group="admins")
     queue.drain(hub)
-    progress = hub.message_progress(queued.id)
+    progress = hub.message_progress(ADMIN, queued.id)
     assert (progress["delivered"], progress["gone"], progress["done"]) == (5, 1, True)
     assert hub.connection(ids[2]) is None and hub.counts().groups["admins"] == 5
 
@@ -208,7 +208,7 @@ def test_a_message_that_cannot_be_queued_fails_cleanly(hub: RealtimeHub, queue: 
 
 def test_progress_of_an_unknown_message_is_a_404(hub: RealtimeHub) -> None:
     with pytest.raises(UnknownMessage) as raised:
-        hub.message_progress("nope")
+        hub.message_progress(ADMIN, "nope")
     assert raised.value.http_status == 404
 
 

@@ -1,24 +1,40 @@
-"""Bearer-token verification, shared by the WebSocket authorizer and the REST API.
+"""Bearer-token verification, shared by the WebSocket authorizer, the `refresh` action
+and the REST API.
 
 Production: RS256/ES256 signatures checked against the issuer's JWKS (Cognito or any
 OIDC provider). Local development: HS256 with a development-only secret. The allowed
 algorithms come from the configuration, never from the token, so `alg: none` and an
-HS256 token signed with a public key are always refused.
+HS256 token signed with a public key are always refused; `jku`, `x5u` and `jwk` headers
+are never followed (keys come only from the configured JWKS, by `kid`).
+
+Identity rules, enforced here so that every face sees the same identities:
+- `sub` is 1-256 characters of `A-Z a-z 0-9 . _ : @ + = / ~ | -` (it becomes part of
+  DynamoDB keys and log lines);
+- role names match `ROLE_NAME_PATTERN` (no separators: a role can never be read as two);
+  a name that does not is ignored, and at most `MAX_ROLES` roles are read;
+- a token is at most `MAX_TOKEN_BYTES` long; `exp`, `iss` and `sub` are required, `nbf`
+  and `iat` must not be in the future (both with the configured leeway).
 """
 
 from __future__ import annotations
 
+import re
+from datetime import UTC, datetime
 from functools import cached_property
 from typing import Any
 
 import jwt
 
-from realtime.config import AuthSettings
+from realtime.config import AuthSettings, valid_role_name
 from realtime.domain.models import Identity
 from realtime.errors import Forbidden, Unauthorized
 
 ASYMMETRIC_ALGORITHMS = ["RS256", "ES256"]
 LOCAL_ALGORITHMS = ["HS256"]
+SUBJECT_PATTERN = r"^[A-Za-z0-9._:@+=/~|-]{1,256}$"
+_SUBJECT = re.compile(SUBJECT_PATTERN)
+MAX_TOKEN_BYTES = 8192
+MAX_ROLES = 100
 
 
 class TokenVerifier:
@@ -37,6 +53,8 @@ class TokenVerifier:
         in the error message (messages end up in logs)."""
         if not token:
             raise Unauthorized("a bearer token is required")
+        if len(token) > MAX_TOKEN_BYTES:
+            raise Unauthorized(f"invalid token: longer than {MAX_TOKEN_BYTES} bytes")
         try:
             key, algorithms = self._key_for(token)
             claims = jwt.decode(
@@ -46,14 +64,23 @@ class TokenVerifier:
                 issuer=self.settings.issuer,
                 leeway=self.settings.leeway_seconds,
                 # The audience is checked below: Cognito access tokens carry it as client_id.
-                options={"require": ["exp", "iss", "sub"], "verify_aud": False},
+                options={"require": ["exp", "iss", "sub"], "verify_aud": False, "verify_iat": True},
             )
             self._check_audience(claims)
         except jwt.PyJWKClientConnectionError as exc:
             raise Unauthorized("the token could not be verified: signing keys unavailable") from exc
         except jwt.PyJWTError as exc:
             raise Unauthorized(f"invalid token: {type(exc).__name__}") from exc
-        return Identity(user_id=str(claims["sub"]), roles=frozenset(self._roles(claims)))
+        except (ValueError, TypeError) as exc:  # a header or claim of an unexpected shape
+            raise Unauthorized("invalid token: malformed") from exc
+        subject = claims["sub"]
+        if not isinstance(subject, str) or not _SUBJECT.fullmatch(subject):
+            raise Unauthorized("invalid token: sub must be 1-256 characters of letters, digits and . _ : @ + = / ~ | -")
+        return Identity(
+            user_id=subject,
+            roles=frozenset(self._roles(claims)),
+            expires_at=datetime.fromtimestamp(int(claims["exp"]), tz=UTC),
+        )
 
     def require(self, token: str | None, role: str) -> Identity:
         identity = self.verify(token)
@@ -78,11 +105,11 @@ class TokenVerifier:
 
     def _roles(self, claims: dict[str, Any]) -> list[str]:
         value = claims.get(self.settings.roles_claim, [])
-        if isinstance(value, str):  # "admin ops" or "admin,ops"
+        if isinstance(value, str):  # "admin ops" or "admin,ops", as the issuer signed it
             value = value.replace(",", " ").split()
         if not isinstance(value, list):
             return []
-        return [role for role in value if isinstance(role, str) and role]
+        return [role for role in value[:MAX_ROLES] if valid_role_name(role)]
 
 
 def bearer_token(authorization: str | None) -> str | None:

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Mapping
 from functools import cache
-from typing import Any, Self
+from typing import Annotated, Any, Self
 
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
@@ -20,6 +21,17 @@ DEFAULT_GROUP_ROLES: dict[str, str] = {
     "analytics": "admin",
     "alerts": "admin",
 }
+
+# Role names (in tokens and in the configuration): no separators or spaces, so a role can
+# never be read as two, whatever encoding it crosses.
+ROLE_NAME_PATTERN = r"^[A-Za-z0-9._:/@+-]{1,64}$"
+_ROLE_NAME = re.compile(ROLE_NAME_PATTERN)
+RoleName = Annotated[str, Field(pattern=ROLE_NAME_PATTERN)]
+
+
+def valid_role_name(name: object) -> bool:
+    return isinstance(name, str) and _ROLE_NAME.fullmatch(name) is not None
+
 
 # API Gateway's WebSocket message limit; the envelope we deliver must fit in it.
 MAX_MESSAGE_BYTES = 128 * 1024
@@ -49,8 +61,8 @@ class AuthSettings(_EnvModel):
     # Local development only: HS256 with a shared secret. Never set in a deployed stack.
     hs256_secret: SecretStr | None = Field(default=None, alias="JWT_HS256_SECRET")
     roles_claim: str = Field(default="roles", alias="JWT_ROLES_CLAIM", min_length=1)
-    connect_role: str = Field(default="admin", alias="CONNECT_ROLE", min_length=1)
-    publish_role: str = Field(default="admin", alias="PUBLISH_ROLE", min_length=1)
+    connect_role: RoleName = Field(default="admin", alias="CONNECT_ROLE")
+    publish_role: RoleName = Field(default="admin", alias="PUBLISH_ROLE")
     leeway_seconds: int = Field(default=30, alias="JWT_LEEWAY_SECONDS", ge=0, le=300)
 
     @model_validator(mode="after")
@@ -68,11 +80,25 @@ class HubSettings(_EnvModel):
     table_name: str = Field(alias="TABLE_NAME", min_length=3)
     # Base URL of the @connections Management API: https://{api}.execute-api.{region}.amazonaws.com/{stage}
     callback_url: AnyHttpUrl = Field(alias="WEBSOCKET_CALLBACK_URL")
-    group_roles: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_GROUP_ROLES), alias="GROUP_ROLES")
+    group_roles: dict[str, RoleName] = Field(default_factory=lambda: dict(DEFAULT_GROUP_ROLES), alias="GROUP_ROLES")
     auto_join_group: str = Field(default="admins", alias="AUTO_JOIN_GROUP")
     # Checked by the authorizer, and again on $connect (defence in depth).
-    connect_role: str = Field(default="admin", alias="CONNECT_ROLE", min_length=1)
-    publish_role: str = Field(default="admin", alias="PUBLISH_ROLE", min_length=1)
+    connect_role: RoleName = Field(default="admin", alias="CONNECT_ROLE")
+    publish_role: RoleName = Field(default="admin", alias="PUBLISH_ROLE")
+    # May close any connection (DELETE /connections/{id}, DELETE /users/{userId}/connections).
+    admin_role: RoleName = Field(default="admin", alias="ADMIN_ROLE")
+    # A connection's token expiring: after exp + this grace, actions are refused (the client
+    # should have sent `refresh`) and the connection is closed; the sweeper closes idle ones.
+    token_expiry_grace_seconds: int = Field(default=30, alias="TOKEN_EXPIRY_GRACE_SECONDS", ge=0, le=3600)
+    # Per-connection limits (docs/protocol.md, "Rate limits"). Actions: a token bucket in
+    # each execution environment's memory (no database write per frame). Replays: counted in
+    # the connection's item, so they hold across environments.
+    action_rate_per_second: float = Field(default=10.0, alias="ACTION_RATE_PER_SECOND", gt=0, le=10_000)
+    action_burst: int = Field(default=50, alias="ACTION_BURST", ge=1, le=100_000)
+    replay_messages_per_minute: int = Field(default=5000, alias="REPLAY_MESSAGES_PER_MINUTE", ge=0, le=1_000_000)
+    replay_bytes_per_minute: int = Field(
+        default=8 * 1024 * 1024, alias="REPLAY_BYTES_PER_MINUTE", ge=0, le=1024 * 1024 * 1024
+    )
     fanout_concurrency: int = Field(default=16, alias="FANOUT_CONCURRENCY", ge=1, le=128)
     send_max_attempts: int = Field(default=5, alias="SEND_MAX_ATTEMPTS", ge=1, le=10)
     connection_ttl_seconds: int = Field(default=DEFAULT_CONNECTION_TTL_SECONDS, alias="CONNECTION_TTL_SECONDS", ge=60)

@@ -11,9 +11,12 @@ class RealtimeError(Exception):
     http_status: ClassVar[int] = 500
 
     def __init__(self, message: str, *, details: list[dict[str, Any]] | None = None) -> None:
+        # Bounded whatever the caller echoed into it: an error answer must always fit in
+        # one WebSocket message (128 KB) and never reflect a flood back.
+        message = _short(message, MAX_MESSAGE_LENGTH)
         super().__init__(message)
         self.message = message
-        self.details = details
+        self.details = bounded_details(details) if details else details
 
 
 class InvalidMessage(RealtimeError):
@@ -38,6 +41,36 @@ class UnknownMessage(RealtimeError):
 
     code = "UnknownMessage"
     http_status = 404
+
+
+class UnknownConnection(RealtimeError):
+    """No open connection with this id (revoking), or it is closing (refresh)."""
+
+    code = "UnknownConnection"
+    http_status = 404
+
+
+class MethodNotAllowed(RealtimeError):
+    code = "MethodNotAllowed"
+    http_status = 405
+
+
+class UnsupportedMediaType(RealtimeError):
+    """A REST body that is not JSON (Content-Type other than application/json)."""
+
+    code = "UnsupportedMediaType"
+    http_status = 415
+
+
+class RateLimited(RealtimeError):
+    """Too many actions, or too much replayed, on one connection: retry after `retry_after` seconds."""
+
+    code = "RateLimited"
+    http_status = 429
+
+    def __init__(self, message: str, *, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = max(0.0, round(retry_after, 3))
 
 
 class ValidationFailed(RealtimeError):
@@ -79,10 +112,12 @@ class Forbidden(RealtimeError):
 
 
 class ServiceUnavailable(RealtimeError):
-    """A dependency is throttling or failing; the caller may retry."""
+    """A dependency is throttling or failing, or one group's seq is too contended; the
+    caller may retry (REST: after `Retry-After`)."""
 
     code = "ServiceUnavailable"
     http_status = 503
+    retry_after = 1
 
 
 # Errors raised by adapters. They are not client errors; the domain decides what they mean.
@@ -104,11 +139,48 @@ class SendFailed(Exception):
     """A delivery that retrying will not fix (for example 403 from the Management API)."""
 
 
+MAX_FIELD_ERRORS = 20
+MAX_MESSAGE_LENGTH = 1000
+_MAX_TEXT = 200
+_MAX_LOC_STEP = 64
+
+
 def error_details(exc: Any, prefix: tuple[str | int, ...] = ()) -> list[dict[str, Any]]:
     """A pydantic ValidationError as a list of {loc, msg, type}, naming each offending field.
+    The input value is left out: it may be large or carry a secret."""
+    errors = exc.errors(include_url=False, include_input=False, include_context=False)
+    return bounded_details([{"loc": [*prefix, *err["loc"]], "msg": err["msg"], "type": err["type"]} for err in errors])
 
-    The input value is left out on purpose: it may be large or carry a secret."""
-    return [
-        {"loc": [*prefix, *err["loc"]], "msg": err["msg"], "type": err["type"]}
-        for err in exc.errors(include_url=False, include_input=False)
+
+def bounded_details(details: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Field errors bounded whatever the input: names and messages cut short, and beyond
+    MAX_FIELD_ERRORS the last entry says how many more there were (an error answer must
+    fit in a WebSocket message, 128 KB, and never echo a flood back)."""
+    kept = [
+        {
+            "loc": [_short(step) for step in detail.get("loc", [])][:_MAX_LOC_STEPS],
+            "msg": _short(str(detail.get("msg", "")), _MAX_TEXT),
+            "type": _short(str(detail.get("type", "")), _MAX_LOC_STEP),
+        }
+        for detail in details[:MAX_FIELD_ERRORS]
     ]
+    if len(details) > MAX_FIELD_ERRORS:
+        kept[-1] = {
+            "loc": [],
+            "msg": f"{len(details) - MAX_FIELD_ERRORS + 1} more errors not listed (at most {MAX_FIELD_ERRORS} are)",
+            "type": "too_many_errors",
+        }
+    return kept
+
+
+MAX_FIELD_ERRORS = 20
+MAX_MESSAGE_LENGTH = 1000
+_MAX_TEXT = 200
+_MAX_LOC_STEP = 64
+_MAX_LOC_STEPS = 12
+
+
+def _short(value: Any, limit: int = _MAX_LOC_STEP) -> Any:
+    if isinstance(value, str) and len(value) > limit:
+        return value[: limit - 1] + "…"
+    return value

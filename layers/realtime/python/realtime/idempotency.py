@@ -45,12 +45,14 @@ class IdempotentRunner:
     def run(
         self,
         key: str | None,
-        caller: str,
+        scope: tuple[str, ...],
         request: Any,
         compute: Callable[[], dict[str, Any]],
         lambda_context: Any = None,
     ) -> dict[str, Any]:
-        """`compute()` once per (caller, key); without a key, simply `compute()`."""
+        """`compute()` once per (scope, key); without a key, simply `compute()`. The record's
+        key is a hash of the JSON array [*scope, key]: unambiguous whatever the parts hold
+        (joining them with a separator would let one caller's key collide with another's)."""
         if key is None:
             return compute()
         if lambda_context is not None:  # an in-progress record expires with the invocation
@@ -61,7 +63,7 @@ class IdempotentRunner:
             return compute()
 
         try:
-            result: dict[str, Any] = publish_once(call={"key": f"{caller}\n{key}", "request": request})
+            result: dict[str, Any] = publish_once(call={"key": [*scope, key], "request": request})
         except IdempotencyValidationError as exc:
             raise Conflict("this Idempotency-Key was already used with a different request") from exc
         except IdempotencyAlreadyInProgressError as exc:

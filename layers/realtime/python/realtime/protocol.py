@@ -1,4 +1,6 @@
-"""The WebSocket client protocol: the actions a dashboard sends, as pydantic models.
+"""The WebSocket client protocol, as pydantic models: the actions a dashboard sends and
+the replies it gets. The TypeScript SDK's types are generated from these models (and from
+the event types in realtime.domain.events) by `python -m realtime.schema`.
 
 Route selection in API Gateway is `$request.body.action`; every action lands in the same
 dispatcher (realtime.entrypoints.websocket), which validates the frame with these models.
@@ -6,12 +8,21 @@ dispatcher (realtime.entrypoints.websocket), which validates the frame with thes
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
-from realtime.errors import InvalidMessage, UnknownAction, ValidationFailed, error_details
+from realtime import payload
+from realtime.domain.models import Envelope
+from realtime.errors import (
+    InvalidMessage,
+    RateLimited,
+    RealtimeError,
+    UnknownAction,
+    ValidationFailed,
+    error_details,
+)
+from realtime.payload import brief
 
 RequestId = Annotated[str, Field(min_length=1, max_length=128)]
 GroupName = Annotated[str, Field(min_length=1, max_length=64)]
@@ -64,8 +75,15 @@ class Ping(_Action):
     action: Literal["ping"]
 
 
+class Refresh(_Action):
+    """A fresh token for this connection (same user), before the current one expires."""
+
+    action: Literal["refresh"]
+    token: Annotated[str, Field(min_length=1, max_length=8192)]
+
+
 ClientAction = Annotated[
-    Subscribe | Unsubscribe | GetPlatformStats | GetConnectionCount | GetPresence | Publish | Ping,
+    Subscribe | Unsubscribe | GetPlatformStats | GetConnectionCount | GetPresence | Publish | Ping | Refresh,
     Field(discriminator="action"),
 ]
 ACTIONS = (
@@ -76,16 +94,20 @@ ACTIONS = (
     "getPresence",
     "publish",
     "ping",
+    "refresh",
 )
 _adapter: TypeAdapter[ClientAction] = TypeAdapter(ClientAction)
 
 
-def load_frame(body: str | None) -> dict[str, Any]:
-    """The frame as a JSON object, or InvalidMessage."""
+def load_frame(body: str | bytes | None) -> dict[str, Any]:
+    """The frame as a JSON object within the payload limits; InvalidMessage when it is not
+    JSON at all (or not UTF-8), ValidationError when it breaks a limit."""
     try:
-        raw = json.loads(body or "")
-    except (ValueError, RecursionError) as exc:
-        raise InvalidMessage("the message is not valid JSON") from exc
+        raw = payload.loads(body or "", max_depth=payload.MAX_DEPTH + 1)  # `data` sits one level down
+    except payload.PayloadRejected as exc:
+        if exc.details and exc.details[0]["type"] in {"json_invalid", "utf8"}:
+            raise InvalidMessage(f"the message is not valid JSON: {exc.message}") from None
+        raise
     if not isinstance(raw, dict):
         raise InvalidMessage("the message must be a JSON object with an 'action' field")
     return raw
@@ -94,7 +116,7 @@ def load_frame(body: str | None) -> dict[str, Any]:
 def parse_action(raw: dict[str, Any]) -> ClientAction:
     action = raw.get("action")
     if action not in ACTIONS:
-        raise UnknownAction(f"unknown action {action!r}; expected one of: {', '.join(ACTIONS)}")
+        raise UnknownAction(f"unknown action {brief(action)!r}; expected one of: {', '.join(ACTIONS)}")
     try:
         return _adapter.validate_python(raw)
     except ValidationError as exc:
@@ -110,8 +132,152 @@ def echo_request_id(raw: dict[str, Any] | None) -> str | None:
     return value if isinstance(value, str) and 0 < len(value) <= 128 else None
 
 
-def error_reply(code: str, message: str, request_id: str | None, details: Any = None) -> dict[str, Any]:
-    reply: dict[str, Any] = {"type": "Error", "code": code, "message": message, "requestId": request_id}
-    if details:
-        reply["errors"] = details
-    return reply
+# -- replies ----------------------------------------------------------------------------
+
+
+class _Reply(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+
+    request_id: str | None = Field(default=None, alias="requestId", description="the action's, echoed")
+
+    def frame(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+class Subscribed(_Reply):
+    type: Literal["Subscribed"] = "Subscribed"
+    group: str
+    seq: int = Field(description="the group's last seq: every message after it is delivered, none before")
+    epoch: str
+    recovered: bool | None = Field(
+        default=None, description="only when resuming (`since`): whether the gap is replayed"
+    )
+
+
+class Unsubscribed(_Reply):
+    type: Literal["Unsubscribed"] = "Unsubscribed"
+    group: str
+
+
+class PlatformSnapshot(BaseModel):
+    connections: int
+    groups: dict[str, int] = Field(description="members of each group the caller may read")
+    latest: dict[str, Envelope] = Field(description="the last envelope of each event type (readable groups only)")
+
+
+class PlatformStats(_Reply):
+    type: Literal["PlatformStats"] = "PlatformStats"
+    data: PlatformSnapshot
+
+
+class ConnectionCounts(BaseModel):
+    connections: int
+    groups: dict[str, int]
+
+
+class ConnectionCount(_Reply):
+    type: Literal["ConnectionCount"] = "ConnectionCount"
+    data: ConnectionCounts
+
+
+class GroupPresence(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+
+    group: str
+    connections: int
+    users: int = Field(description="distinct user ids with a connection in the group")
+    last_seq: int = Field(alias="lastSeq")
+    epoch: str
+    user_ids: list[str] | None = Field(default=None, alias="userIds", description="when at most 100 users")
+
+
+class PresenceReply(_Reply):
+    type: Literal["Presence"] = "Presence"
+    data: GroupPresence
+
+
+class Published(_Reply):
+    """A publish's answer: the counts of an inline fan-out, or `status: "queued"`."""
+
+    type: Literal["Published"] = "Published"
+    event_type: str = Field(alias="eventType")
+    id: str
+    group: str | None = None
+    user_id: str | None = Field(default=None, alias="userId")
+    seq: int
+    recipients: int
+    delivered: int | None = None
+    gone: int | None = None
+    failed: int | None = None
+    status: Literal["queued"] | None = None
+
+
+class Pong(_Reply):
+    type: Literal["Pong"] = "Pong"
+
+
+class Refreshed(_Reply):
+    type: Literal["Refreshed"] = "Refreshed"
+    expires_at: str = Field(alias="expiresAt", description="the new token's expiry, ISO-8601 UTC")
+    unsubscribed: list[str] | None = Field(default=None, description="groups the new token may no longer read")
+
+
+ErrorCode = Literal[
+    "InvalidMessage",
+    "UnknownAction",
+    "UnknownGroup",
+    "UnknownMessage",
+    "UnknownConnection",
+    "ValidationError",
+    "PayloadTooLarge",
+    "RecoveryFailed",
+    "IdempotencyConflict",
+    "Unauthorized",
+    "Forbidden",
+    "RateLimited",
+    "ServiceUnavailable",
+    "MethodNotAllowed",
+    "UnsupportedMediaType",
+    "NotFound",
+    "InternalError",
+]
+
+
+class FieldError(BaseModel):
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class ErrorReply(_Reply):
+    type: Literal["Error"] = "Error"
+    code: ErrorCode
+    message: str
+    errors: list[FieldError] | None = Field(default=None, description="the offending fields (at most 20)")
+    retry_after: float | None = Field(default=None, alias="retryAfter", description="RateLimited: seconds to wait")
+    group: str | None = Field(default=None, description="RecoveryFailed/RateLimited of a replay: its group")
+
+
+ServerReply = Annotated[
+    Subscribed
+    | Unsubscribed
+    | PlatformStats
+    | ConnectionCount
+    | PresenceReply
+    | Published
+    | Pong
+    | Refreshed
+    | ErrorReply,
+    Field(discriminator="type"),
+]
+
+
+def error_frame(error: RealtimeError, *, request_id: str | None = None, group: str | None = None) -> dict[str, Any]:
+    return ErrorReply(
+        code=error.code,  # every RealtimeError code is an ErrorCode (tested)
+        message=error.message,
+        request_id=request_id,
+        errors=[FieldError.model_validate(detail) for detail in error.details] if error.details else None,
+        retry_after=error.retry_after if isinstance(error, RateLimited) else None,
+        group=group,
+    ).frame()

@@ -18,10 +18,13 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
+from realtime import payload
 from realtime.errors import ValidationFailed, error_details
+from realtime.payload import brief
 
-ShortText = Annotated[str, Field(min_length=1, max_length=256)]
-LongText = Annotated[str, Field(min_length=1, max_length=8192)]
+# `pattern` says in the OpenAPI document what stripping whitespace then min_length enforce.
+ShortText = Annotated[str, Field(min_length=1, max_length=256, pattern=r"\S")]
+LongText = Annotated[str, Field(min_length=1, max_length=8192, pattern=r"\S")]
 FiniteNumber = Annotated[float, Field(allow_inf_nan=False)]
 HealthState = Literal["healthy", "degraded", "down"]
 Severity = Literal["info", "success", "warning", "error", "critical"]
@@ -128,10 +131,11 @@ def validate_event_data(event_type: str, data: Any) -> dict[str, Any]:
     """Validate `data` for `event_type`; return it normalised (camelCase, no nulls)."""
     if event_type not in EVENT_TYPES:
         raise ValidationFailed(
-            f"unknown event type {event_type!r}; expected one of: {', '.join(EVENT_TYPES)}",
+            f"unknown event type {brief(event_type)!r}; expected one of: {', '.join(EVENT_TYPES)}",
             details=[{"loc": ["type"], "msg": "unknown event type", "type": "enum"}],
         )
     model, _ = EVENT_TYPES[event_type]
+    payload.check(data, loc=["data"])  # before the model: bounded, whatever it holds
     try:
         return normalise(model.model_validate(data))
     except ValidationError as exc:

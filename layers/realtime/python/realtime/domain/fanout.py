@@ -8,7 +8,7 @@ attempt is counted as failed (and logged by the caller), never silently dropped.
 from __future__ import annotations
 
 import random
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import Executor, Future
 from enum import Enum
 
@@ -27,9 +27,18 @@ class Outcome(Enum):
 
 
 def send_with_retry(sender: Sender, clock: Clock, connection_id: str, payload: bytes, max_attempts: int) -> Outcome:
+    return _with_retry(lambda: sender.send(connection_id, payload), clock, max_attempts)
+
+
+def close_with_retry(sender: Sender, clock: Clock, connection_id: str, max_attempts: int) -> Outcome:
+    """DELETE @connections, retried like a delivery; GONE when it was closed already."""
+    return _with_retry(lambda: sender.close(connection_id), clock, max_attempts)
+
+
+def _with_retry(call: Callable[[], None], clock: Clock, max_attempts: int) -> Outcome:
     for attempt in range(max_attempts):
         try:
-            sender.send(connection_id, payload)
+            call()
             return Outcome.DELIVERED
         except ConnectionGone:
             return Outcome.GONE

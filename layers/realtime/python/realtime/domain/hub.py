@@ -10,13 +10,15 @@ import uuid
 from collections.abc import Callable, Iterable
 from concurrent.futures import Executor, ThreadPoolExecutor
 from datetime import timedelta
-from typing import Any
+from functools import partial
+from typing import Any, Literal
 
 from pydantic import BaseModel, ValidationError
 
 from realtime.config import MAX_MESSAGE_BYTES, HubSettings
+from realtime.domain.access import AccessPolicy
 from realtime.domain.events import validate_event_data
-from realtime.domain.fanout import Outcome, fan_out, send_with_retry
+from realtime.domain.fanout import Outcome, close_with_retry, fan_out, send_with_retry
 from realtime.domain.lifecycle import (
     CloseReason,
     ConnectionClosed,
@@ -42,18 +44,22 @@ from realtime.domain.models import (
     iso_utc,
 )
 from realtime.domain.ports import Clock, ConnectionRepository, EventPublisher, FanoutQueue, Idempotency, Sender
+from realtime.domain.rate_limits import ActionLimiter
 from realtime.errors import (
     Forbidden,
     PayloadTooLarge,
+    RateLimited,
     RealtimeError,
     RecoveryFailed,
     ServiceUnavailable,
-    UnknownGroup,
+    UnknownConnection,
     UnknownMessage,
     ValidationFailed,
     error_details,
 )
 from realtime.observability import MetricUnit, logger, metrics, record_deliveries
+from realtime.payload import brief
+from realtime.protocol import error_frame
 
 # Largest seq a JSON number holds exactly in every client; used to size an envelope
 # before its real seq is allocated, so an oversized publish never burns a seq.
@@ -63,6 +69,10 @@ REPLAY_PAGE = 100
 PRESENCE_USER_IDS_LIMIT = 100
 # Each lost race means a message was published between reading the group and joining it.
 SUBSCRIBE_ATTEMPTS = 20
+
+
+# Where a publish came from: each has its own idempotency key space.
+Face = Literal["rest", "websocket", "eventbridge"]
 
 
 def user_stream(user_id: str) -> str:
@@ -75,6 +85,7 @@ class Subscription(BaseModel):
     seq: int
     epoch: str
     recovered: bool | None = None  # set when the client asked to resume
+    replay_bytes: int | None = None  # what the replay may still send this minute (its budget)
 
     def reply(self) -> dict[str, Any]:
         reply = {"type": "Subscribed", "group": self.group, "seq": self.seq, "epoch": self.epoch}
@@ -102,10 +113,17 @@ class RealtimeHub:
         idempotency: Idempotency | None = None,
         queue: FanoutQueue | None = None,
         events: EventPublisher | None = None,
+        limiter: ActionLimiter | None = None,
     ) -> None:
         from realtime import adapters  # deferred: tests that pass every port never build AWS clients
 
         self.settings = settings or adapters.settings()
+        self.access = AccessPolicy(
+            self.settings.group_roles,
+            connect_role=self.settings.connect_role,
+            publish_role=self.settings.publish_role,
+            admin_role=self.settings.admin_role,
+        )
         self.repository = repository or adapters.dynamodb_repository(self.settings)
         self.sender = sender or adapters.management_api_sender(self.settings)
         self.clock = clock or adapters.SystemClock()
@@ -113,6 +131,7 @@ class RealtimeHub:
             max_workers=self.settings.fanout_concurrency, thread_name_prefix="fanout"
         )
         self._idempotency = idempotency
+        self.limiter = limiter or ActionLimiter(self.settings.action_rate_per_second, self.settings.action_burst)
         # Without a queue every fan-out is inline; without a bus no lifecycle event is emitted.
         self.queue = (
             queue
@@ -139,17 +158,20 @@ class RealtimeHub:
     # -- connection lifecycle -------------------------------------------------------
 
     def connect(self, connection_id: str, identity: Identity) -> Connection:
-        self._require_role(identity, self.settings.connect_role, "connect")
+        self.access.require_connect(identity)
         now = self.clock.now()
-        connection = Connection(
-            connection_id=connection_id,
-            user_id=identity.user_id,
-            roles=identity.roles,
-            connected_at=now,
-            expires_at=now + timedelta(seconds=self.settings.connection_ttl_seconds),
+        connection = self._with_sweep_time(
+            Connection(
+                connection_id=connection_id,
+                user_id=identity.user_id,
+                roles=identity.roles,
+                connected_at=now,
+                expires_at=now + timedelta(seconds=self.settings.connection_ttl_seconds),
+                token_expires_at=identity.expires_at,
+            )
         )
         auto = self.settings.auto_join_group
-        groups = [auto] if identity.has_role(self.settings.group_roles[auto]) else []
+        groups = [auto] if self.access.can_read(identity, auto) else []
         occupied = self.repository.add_connection(connection, groups)
         metrics.add_metric(name="ConnectionsOpened", unit=MetricUnit.Count, value=1)
         if self.events is not None:
@@ -196,16 +218,83 @@ class RealtimeHub:
         return self.repository.get_connection(connection_id)
 
     def sweep_expired(self) -> int:
-        """Remove connections past API Gateway's 2-hour limit whose $disconnect never came
-        (it is best-effort); counts follow. Returns how many were removed."""
-        removed = sum(
-            self._remove(connection_id, "expired") is not None
-            for connection_id in self.repository.expired_connections(self.clock.now())
-        )
+        """Close and remove the connections that are due: past API Gateway's 2-hour limit
+        with no $disconnect (it is best-effort), or whose token expired (plus the grace)
+        without a `refresh`. Counts follow. Returns how many were removed."""
+        now, removed = self.clock.now(), 0
+        for connection_id in self.repository.expired_connections(now):
+            connection = self.repository.get_connection(connection_id)
+            if connection is None or (connection.sweep_at is not None and connection.sweep_at > now):
+                continue  # already gone, or refreshed since it was indexed
+            reason: CloseReason = "expired" if connection.expires_at <= now else "token-expired"
+            removed += self._close(connection_id, reason) is not None
         if removed:
             metrics.add_metric(name="ConnectionsExpired", unit=MetricUnit.Count, value=removed)
             logger.info("expired connections removed", extra={"removed": removed})
         return removed
+
+    def _close(self, connection_id: str, reason: CloseReason) -> Removal | None:
+        """Close the socket at API Gateway (its $disconnect will find nothing left) and
+        remove the connection now, so counts are exact at once."""
+        if close_with_retry(self.sender, self.clock, connection_id, self.settings.send_max_attempts) is Outcome.FAILED:
+            # Removed anyway: it receives nothing more, and its frames find no connection.
+            metrics.add_metric(name="CloseFailures", unit=MetricUnit.Count, value=1)
+            logger.error("closing a connection failed after retries", extra={"connection_id": connection_id})
+        return self._remove(connection_id, reason)
+
+    def _with_sweep_time(self, connection: Connection) -> Connection:
+        """When the sweeper must look at the connection: at API Gateway's limit, or when its
+        token (plus the grace) expires, whichever comes first."""
+        due = connection.expires_at
+        if connection.token_expires_at is not None:
+            due = min(due, connection.token_expires_at + timedelta(seconds=self.settings.token_expiry_grace_seconds))
+        return connection.model_copy(update={"sweep_at": due})
+
+    # -- tokens and revocation ------------------------------------------------------
+
+    def token_expired(self, connection: Connection) -> bool:
+        return connection.token_expired(self.clock.now(), self.settings.token_expiry_grace_seconds)
+
+    def close_expired(self, connection: Connection) -> None:
+        """The connection's token expired and it sent an action instead of `refresh`."""
+        self._close(connection.connection_id, "token-expired")
+
+    def refresh(self, connection: Connection, identity: Identity) -> tuple[Connection, list[str]]:
+        """A fresh token for an open connection: same user, still allowed to connect. Its
+        roles and expiry replace the old ones; groups it may no longer read are left.
+        Returns the updated connection and the groups left."""
+        if identity.user_id != connection.user_id:
+            raise Forbidden("a refresh token must be for the connection's own user")
+        self.access.require_connect(identity)
+        updated = self._with_sweep_time(
+            connection.model_copy(update={"roles": identity.roles, "token_expires_at": identity.expires_at})
+        )
+        if not self.repository.refresh_connection(connection, updated):
+            raise UnknownConnection("the connection is closing")
+        left = [
+            group
+            for group in self.repository.connection_groups(connection.connection_id)
+            if not self.access.can_read(identity, group)
+        ]
+        for group in left:
+            self.unsubscribe(updated, group)
+        return updated, left
+
+    def revoke_connection(self, identity: Identity, connection_id: str) -> Removal:
+        """An administrator closes one connection at once."""
+        self.access.require_admin(identity)
+        removal = self._close(connection_id, "revoked")
+        if removal is None:
+            raise UnknownConnection(f"no open connection {connection_id!r}")
+        return removal
+
+    def revoke_user(self, identity: Identity, user_id: str) -> list[str]:
+        """An administrator closes every connection of one user; returns their ids."""
+        self.access.require_admin(identity)
+        closed: list[str] = []
+        for page in self.repository.user_connection_pages(user_id):
+            closed += [cid for cid in page if self._close(cid, "revoked") is not None]
+        return closed
 
     # -- subscriptions --------------------------------------------------------------
 
@@ -214,11 +303,15 @@ class RealtimeHub:
     ) -> Subscription:
         """Join `group`. Without `since`, the client receives every message after the
         returned seq. With `since` (and the epoch it saw), the membership starts in replay
-        mode when history still covers since+1…current: call `replay` next."""
-        self._authorize_group(connection.identity, group)
+        mode when history still covers since+1…current: call `replay` next. A replay is
+        charged to the connection's replay budget (RateLimited when it is spent)."""
+        self.access.require_read(connection.identity, group)
+        allowance: int | None = None
         for _ in range(SUBSCRIBE_ATTEMPTS):
             state = self.repository.group_state(group)
             recovering = since is not None and self._history_covers(group, since, epoch, state.seq, state.epoch)
+            if recovering and allowance is None and since is not None and state.seq > since:
+                allowance = self._charge_replay(connection, state.seq - since)  # once, before joining
             outcome = self.repository.join(connection, group, state, replaying=recovering)
             if outcome is None:
                 continue  # a message was published meanwhile: read the group again
@@ -226,39 +319,61 @@ class RealtimeHub:
             if outcome == "occupied":
                 at = iso_utc(self.clock.now())
                 self._emit([GroupOccupied(group=group, connection_id=connection.connection_id, at=at)])
-            return Subscription(group=group, seq=state.seq, epoch=state.epoch, recovered=recovered)
+            return Subscription(
+                group=group, seq=state.seq, epoch=state.epoch, recovered=recovered, replay_bytes=allowance
+            )
         raise ServiceUnavailable(f"group {group!r} is publishing too fast to join it now; retry")
 
-    def replay(self, connection: Connection, group: str, since: int) -> None:
+    def replay(self, connection: Connection, group: str, since: int, byte_budget: int | None = None) -> None:
         """Send every message after `since`, in order, then make the membership live. New
         messages published during the replay are replayed too; the switch to live is
-        conditional on the group's seq, so no message is missed or sent twice."""
+        conditional on the group's seq, so no message is missed or sent twice. Whatever
+        goes wrong, the membership never stays `replaying` (it would receive nothing): the
+        client gets RecoveryFailed (RateLimited past `byte_budget`) and is unsubscribed."""
+        sent = [0]
+        try:
+            self._replay(connection, group, since, byte_budget, sent)
+        except Exception:
+            logger.exception("replay failed", extra={"group": group})
+            self._abandon_replay(connection, group, "the replay failed")
+        finally:
+            if byte_budget is not None and sent[0]:
+                self.repository.add_replay_bytes(connection.connection_id, self._replay_window(), sent[0])
+
+    def _replay(self, connection: Connection, group: str, since: int, byte_budget: int | None, sent: list[int]) -> None:
         deadline = time.monotonic() + self.settings.replay_budget_seconds
         cid, last = connection.connection_id, since
         while True:
-            items, more = self.repository.history(group, last, REPLAY_PAGE, self.clock.now())
-            if items and items[0].seq != last + 1:
+            page = self.repository.history(group, last, REPLAY_PAGE, self.clock.now())
+            if page.first_seq is not None and page.first_seq != last + 1:
                 return self._abandon_replay(connection, group, f"history no longer holds seq {last + 1}")
-            for envelope in items:
+            for envelope in page.items:
                 payload = envelope.to_json().encode()
+                if byte_budget is not None and sent[0] + len(payload) > byte_budget:
+                    return self._abandon_replay(connection, group, "", self._replay_limited())
                 outcome = send_with_retry(self.sender, self.clock, cid, payload, self.settings.send_max_attempts)
                 if outcome is Outcome.GONE:
                     self._remove(cid, "stale")
                     return None
                 if outcome is Outcome.FAILED:
                     return self._abandon_replay(connection, group, "a replayed message could not be delivered")
-                last = envelope.seq
-            if not more and self.repository.go_live(cid, group, last):
+                sent[0] += len(payload)
+            if page.last_seq is not None:
+                last = page.last_seq  # past unreadable items too (skipped, logged and counted)
+            if not page.more and self.repository.go_live(cid, group, last):
                 metrics.add_metric(name="MessagesReplayed", unit=MetricUnit.Count, value=last - since)
                 return None
             if time.monotonic() > deadline:
                 return self._abandon_replay(connection, group, "the group publishes faster than it can be replayed")
 
-    def _abandon_replay(self, connection: Connection, group: str, why: str) -> None:
-        self.unsubscribe(connection, group)
-        logger.warning("replay abandoned", extra={"group": group, "reason": why})
-        error = RecoveryFailed(f"{why}; reload the state (getPlatformStats) and subscribe again")
-        self.reply(connection.connection_id, {"type": "Error", "code": error.code, "message": error.message})
+    def _abandon_replay(self, connection: Connection, group: str, why: str, error: RealtimeError | None = None) -> None:
+        """Leave the group and tell the client why (RecoveryFailed unless `error` says otherwise)."""
+        error = error or RecoveryFailed(f"{why}; reload the state (getPlatformStats) and subscribe again")
+        try:
+            self.unsubscribe(connection, group)
+        finally:
+            logger.warning("replay abandoned", extra={"group": group, "reason": error.message})
+            self.reply(connection.connection_id, error_frame(error, group=group))
 
     def _history_covers(self, group: str, since: int, epoch: str | None, seq: int, current_epoch: str) -> bool:
         if epoch != current_epoch or since < 0 or since > seq:
@@ -267,19 +382,48 @@ class RealtimeHub:
             return False
         if since == seq:
             return True
-        first, _ = self.repository.history(group, since, 1, self.clock.now())
-        return bool(first) and first[0].seq == since + 1
+        return self.repository.history(group, since, 1, self.clock.now()).first_seq == since + 1
+
+    def _charge_replay(self, connection: Connection, messages: int) -> int:
+        """Take `messages` from the connection's replay budget for this minute (counted in
+        DynamoDB, so it holds across execution environments): the bytes the replay may
+        send, or RateLimited."""
+        limit = self.settings.replay_messages_per_minute
+        allowed = (
+            self.repository.charge_replay(
+                connection.connection_id,
+                self._replay_window(),
+                messages,
+                max_messages=limit,
+                max_bytes=self.settings.replay_bytes_per_minute,
+            )
+            if messages <= limit
+            else None
+        )
+        if allowed is None:
+            raise self._replay_limited()
+        return allowed
+
+    def _replay_window(self) -> int:
+        return int(self.clock.now().timestamp()) // 60
+
+    def _replay_limited(self) -> RateLimited:
+        return RateLimited(
+            f"this connection's replay budget ({self.settings.replay_messages_per_minute} messages and "
+            f"{self.settings.replay_bytes_per_minute} bytes a minute) is spent; subscribe again later",
+            retry_after=60 - self.clock.now().timestamp() % 60,
+        )
 
     def unsubscribe(self, connection: Connection, group: str) -> None:
-        self._require_group(group)
+        self.access.require_group(group)
         if self.repository.unsubscribe(connection.connection_id, group) and self.events is not None:
             self._emit(self._vacated([group], connection.connection_id))
 
-    def history(self, group: str, after: int, limit: int) -> tuple[list[Envelope], int | None]:
+    def history(self, identity: Identity, group: str, after: int, limit: int) -> tuple[list[Envelope], int | None]:
         """A page of the group's history and the `after` of the next page (None at the end)."""
-        self._require_group(group)
-        items, more = self.repository.history(group, after, limit, self.clock.now())
-        return items, (items[-1].seq if more and items else None)
+        self.access.require_read(identity, group)
+        page = self.repository.history(group, after, limit, self.clock.now())
+        return page.items, (page.last_seq if page.more else None)
 
     # -- publishing -----------------------------------------------------------------
 
@@ -293,14 +437,14 @@ class RealtimeHub:
         user_id: str | None = None,
     ) -> PublishResult | QueuedPublish:
         """Publish to a group, or to every open connection of one user."""
-        self._require_role(identity, self.settings.publish_role, "publish")
+        self.access.require_publish(identity)
         if (group is None) == (user_id is None):
             raise ValidationFailed(
                 "give either a group or a userId",
                 details=[{"loc": ["group"], "msg": "group or userId", "type": "missing"}],
             )
         if group is not None:
-            self._require_group(group)
+            self.access.require_group(group)
         normalised = validate_event_data(event_type, data)
         message_id, ts = str(uuid.uuid4()), iso_utc(self.clock.now())
 
@@ -447,13 +591,14 @@ class RealtimeHub:
         if self.repository.complete_slice(work.message_id, work.shard, work.group):
             logger.info("queued fan-out finished", extra={"message_id": work.message_id, "group": work.group})
 
-    def message_progress(self, message_id: str) -> dict[str, Any]:
-        progress = self.repository.message_progress(message_id)
+    def message_progress(self, identity: Identity, message_id: str) -> dict[str, Any]:
+        progress = self.repository.message_progress(message_id) if len(message_id) <= 64 else None
         if progress is None:
             raise UnknownMessage(
-                f"no queued message {message_id!r} (inline publishes answer with their counts; "
+                f"no queued message {brief(message_id)!r} (inline publishes answer with their counts; "
                 "progress is kept for 24 hours)"
             )
+        self.access.require_progress(identity, progress.group)
         return progress.model_dump(by_alias=True)
 
     def publish_request(self, identity: Identity, request: PublishRequest) -> dict[str, Any]:
@@ -481,10 +626,21 @@ class RealtimeHub:
         return results
 
     def once(
-        self, key: str | None, identity: Identity, request: Any, compute: Callable[[], dict[str, Any]]
+        self,
+        face: Face,
+        key: str | None,
+        identity: Identity,
+        request: Any,
+        compute: Callable[[], dict[str, Any]],
     ) -> dict[str, Any]:
-        """Run `compute` once per (caller, Idempotency-Key) within the window."""
-        return self.idempotency.run(key, identity.user_id, request, compute, self.lambda_context)
+        """Run `compute` once per (face, caller, Idempotency-Key) within the window. Each
+        face has its own key space, so a REST caller can never claim a bus event's key."""
+        return self.idempotency.run(key, (face, identity.user_id), request, compute, self.lambda_context)
+
+    def publish_once(self, face: Face, key: str | None, identity: Identity, request: PublishRequest) -> dict[str, Any]:
+        """One publish, idempotent under `key`: the path every face takes."""
+        body = request.model_dump(mode="json", by_alias=True)
+        return self.once(face, key, identity, body, partial(self.publish_request, identity, request))
 
     def reply(self, connection_id: str, message: dict[str, Any]) -> bool:
         """Send a direct reply to one connection, retrying throttling like the fan-out.
@@ -500,11 +656,8 @@ class RealtimeHub:
 
     # -- presence and statistics ----------------------------------------------------
 
-    def presence(self, group: str, *, identity: Identity | None = None, with_user_ids: bool = False) -> dict[str, Any]:
-        if identity is None:
-            self._require_group(group)
-        else:
-            self._authorize_group(identity, group)
+    def presence(self, identity: Identity, group: str, *, with_user_ids: bool = False) -> dict[str, Any]:
+        self.access.require_read(identity, group)
         user_ids = self.repository.group_user_ids(group)
         state = self.repository.group_state(group)
         presence = Presence(
@@ -518,32 +671,29 @@ class RealtimeHub:
             presence["userIds"] = sorted(user_ids)
         return presence
 
-    def counts(self) -> Counts:
-        return self.repository.counts(list(self.settings.group_roles))
+    def readable_groups(self, identity: Identity) -> list[str]:
+        return self.access.readable_groups(identity)
+
+    def counts(self, identity: Identity | None = None) -> Counts:
+        """Open connections, and members of each group the caller may read (None: every
+        group — the system's own view, for the sweeper, tests and tools)."""
+        groups = list(self.settings.group_roles) if identity is None else self.access.readable_groups(identity)
+        return self.repository.counts(groups)
 
     def connection_count(self) -> int:
         return self.repository.connection_count()
 
-    def platform_snapshot(self) -> dict[str, Any]:
-        counts = self.counts()
-        latest = self.repository.latest()
+    def platform_snapshot(self, identity: Identity) -> dict[str, Any]:
+        """Counts and the latest envelope of every event type — of the groups the caller may
+        read only."""
+        counts = self.counts(identity)
+        latest = {
+            name: envelope
+            for name, envelope in self.repository.latest().items()
+            if envelope.group is not None and envelope.group in counts.groups
+        }
         return {
             "connections": counts.connections,
             "groups": counts.groups,
             "latest": {name: envelope.to_dict() for name, envelope in sorted(latest.items())},
         }
-
-    # -- rules ----------------------------------------------------------------------
-
-    def _require_group(self, group: str) -> None:
-        if group not in self.settings.group_roles:
-            raise UnknownGroup(f"unknown group {group!r}; configured groups: {', '.join(self.settings.group_roles)}")
-
-    def _authorize_group(self, identity: Identity, group: str) -> None:
-        self._require_group(group)
-        self._require_role(identity, self.settings.group_roles[group], f"join group {group!r}")
-
-    @staticmethod
-    def _require_role(identity: Identity, role: str, what: str) -> None:
-        if not identity.has_role(role):
-            raise Forbidden(f"the {role!r} role is required to {what}")

@@ -8,7 +8,7 @@ from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-CloseReason = Literal["client", "stale", "expired"]
+CloseReason = Literal["client", "stale", "expired", "token-expired", "revoked"]
 
 
 class LifecycleEvent(BaseModel):
@@ -31,8 +31,9 @@ class ConnectionOpened(LifecycleEvent):
 
 class ConnectionClosed(LifecycleEvent):
     """`reason`: client ($disconnect), stale (410 Gone found by a delivery: the socket
-    vanished without $disconnect) or expired (removed by the sweeper after API Gateway's
-    2-hour limit)."""
+    vanished without $disconnect), expired (removed by the sweeper after API Gateway's
+    2-hour limit), token-expired (its token expired without a `refresh`: closed by the
+    hub) or revoked (closed by an administrator)."""
 
     DETAIL_TYPE: ClassVar[str] = "Connection Closed"
 

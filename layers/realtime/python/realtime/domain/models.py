@@ -15,6 +15,8 @@ class Identity(BaseModel):
 
     user_id: str
     roles: frozenset[str] = frozenset()
+    # When the token that proved it expires (None: not from a token, e.g. the event bus).
+    expires_at: datetime | None = None
 
     def has_role(self, role: str) -> bool:
         return role in self.roles
@@ -27,11 +29,19 @@ class Connection(BaseModel):
     user_id: str
     roles: frozenset[str]
     connected_at: datetime
+    # API Gateway's 2-hour limit (plus a margin): the data's lifetime.
     expires_at: datetime
+    # The token's expiry (moved on by `refresh`); None for connections recorded before it existed.
+    token_expires_at: datetime | None = None
+    # When the sweeper looks at it: expires_at, or the token's expiry plus the grace if sooner.
+    sweep_at: datetime | None = None
 
     @property
     def identity(self) -> Identity:
-        return Identity(user_id=self.user_id, roles=self.roles)
+        return Identity(user_id=self.user_id, roles=self.roles, expires_at=self.token_expires_at)
+
+    def token_expired(self, now: datetime, grace_seconds: float) -> bool:
+        return self.token_expires_at is not None and now.timestamp() > self.token_expires_at.timestamp() + grace_seconds
 
 
 class Envelope(BaseModel):
@@ -54,6 +64,18 @@ class Envelope(BaseModel):
 
     def to_dict(self) -> dict[str, Any]:
         return self.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+class HistoryPage(BaseModel):
+    """Stored messages after a seq, in order. `first_seq`/`last_seq` are the first and last
+    seqs the page covered, readable or not: an unreadable item (skipped, listed in
+    `skipped`) still counts, so a reader moves past it without seeing a false gap."""
+
+    items: list[Envelope]
+    more: bool
+    first_seq: int | None = None
+    last_seq: int | None = None
+    skipped: list[int] = Field(default_factory=list)
 
 
 class GroupState(BaseModel):

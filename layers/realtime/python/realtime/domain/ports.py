@@ -15,6 +15,7 @@ from realtime.domain.models import (
     FanoutResult,
     FanoutSlice,
     GroupState,
+    HistoryPage,
     JoinOutcome,
     Member,
     MessageProgress,
@@ -33,6 +34,22 @@ class ConnectionRepository(Protocol):
         it made occupied (first member), when `track_occupancy`."""
 
     def get_connection(self, connection_id: str) -> Connection | None: ...
+
+    def refresh_connection(self, current: Connection, updated: Connection) -> bool:
+        """Replace the connection's roles, token expiry and sweep time (moving its sweep
+        index). False when the connection no longer exists."""
+
+    def connection_groups(self, connection_id: str) -> list[str]:
+        """The groups the connection is a member of."""
+
+    def charge_replay(
+        self, connection_id: str, window: int, messages: int, *, max_messages: int, max_bytes: int
+    ) -> int | None:
+        """Count `messages` replayed in minute `window` on the connection, within the
+        limits; the bytes still allowed in that window, or None when refused."""
+
+    def add_replay_bytes(self, connection_id: str, window: int, sent: int) -> None:
+        """Count the bytes a replay sent (after it)."""
 
     def remove_connection(self, connection_id: str) -> Removal | None:
         """Remove the connection and all its memberships; return who it was and the groups
@@ -86,7 +103,8 @@ class ConnectionRepository(Protocol):
         """Atomically allocate the next seq and store the message built for it; with
         `queue_above`, decide whether its fan-out is queued (and record its progress)."""
 
-    def history(self, group: str, after: int, limit: int, now: datetime) -> tuple[list[Envelope], bool]: ...
+    def history(self, group: str, after: int, limit: int, now: datetime) -> HistoryPage:
+        """Up to `limit` stored messages after `after`, in seq order; unreadable ones skipped."""
 
     def save_latest(self, envelope: Envelope) -> None:
         """Keep the last envelope of each event type (the platform snapshot)."""
@@ -126,6 +144,10 @@ class Sender(Protocol):
         """Deliver one frame. Raises ConnectionGone (410), RetryableError (429, 5xx,
         network) or SendFailed (anything retrying will not fix)."""
 
+    def close(self, connection_id: str) -> None:
+        """Close the connection at API Gateway (DELETE @connections). Raises ConnectionGone
+        when it is already closed, RetryableError or SendFailed like `send`."""
+
 
 class EventPublisher(Protocol):
     def publish(self, events: list[LifecycleEvent]) -> None:
@@ -137,13 +159,13 @@ class Idempotency(Protocol):
     def run(
         self,
         key: str | None,
-        caller: str,
+        scope: tuple[str, ...],
         request: Any,
         compute: Callable[[], dict[str, Any]],
         lambda_context: Any = None,
     ) -> dict[str, Any]:
-        """compute() once per (caller, key); the stored first answer for a repeat; Conflict
-        when the key comes back with a different request."""
+        """compute() once per (scope, key) — scope is (face, caller); the stored first
+        answer for a repeat; Conflict when the key comes back with a different request."""
 
 
 class Clock(Protocol):

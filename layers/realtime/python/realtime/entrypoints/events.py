@@ -3,6 +3,8 @@ authorizer adds to `requestContext` (Powertools' models leave it out)."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from aws_lambda_powertools.utilities.parser.models import (
     APIGatewayWebSocketConnectEventModel,
     APIGatewayWebSocketMessageEventModel,
@@ -10,21 +12,26 @@ from aws_lambda_powertools.utilities.parser.models import (
 from aws_lambda_powertools.utilities.parser.models.apigw_websocket import (
     APIGatewayWebSocketConnectEventRequestContext,
 )
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, Json
 
+from realtime.config import RoleName
 from realtime.domain.models import Identity
 
 
 class AuthorizerContext(BaseModel):
-    """What our authorizer returns as `context` (API Gateway allows only flat strings)."""
+    """What our authorizer returns as `context` (realtime.entrypoints.authorizers; API
+    Gateway allows only flat strings): roles as a JSON array, the token's expiry in epoch
+    seconds."""
 
     principal_id: str = Field(alias="principalId", min_length=1)
     user_id: str = Field(alias="userId", min_length=1)
-    roles: str = ""
+    roles: Json[list[RoleName]] = Field(default_factory=list)
+    expires_at: int | None = Field(default=None, alias="expiresAt")
 
     @property
     def identity(self) -> Identity:
-        return Identity(user_id=self.user_id, roles=frozenset(filter(None, self.roles.split(","))))
+        expires = datetime.fromtimestamp(self.expires_at, tz=UTC) if self.expires_at is not None else None
+        return Identity(user_id=self.user_id, roles=frozenset(self.roles), expires_at=expires)
 
 
 class ConnectRequestContext(APIGatewayWebSocketConnectEventRequestContext):

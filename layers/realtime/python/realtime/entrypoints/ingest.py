@@ -14,7 +14,6 @@ exactly like REST `POST /publish`, with the same validation.
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Any, Protocol
 
 from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
@@ -74,12 +73,7 @@ def on_event(
         request = detail.publish_request()
         key = detail.idempotency_key or f"event:{parsed.id}"
         try:
-            result = hub.once(
-                key,
-                identity,
-                request.model_dump(mode="json", by_alias=True),
-                partial(hub.publish_request, identity, request),
-            )
+            result = hub.publish_once("eventbridge", key, identity, request)
         except ValidationFailed as exc:  # its fields are the detail's: name them from the event
             details = [{**d, "loc": ["detail", *d["loc"]]} for d in exc.details or []]
             raise ValidationFailed(exc.message, details=details) from exc

@@ -1,36 +1,61 @@
 """The REST API for backend services: Powertools' resolver with pydantic validation and
-a generated OpenAPI document. Authentication and the size limit are checked before the
-resolver runs, so an unauthenticated caller learns nothing from validation errors."""
+a generated OpenAPI document, which is the contract: every status a route can answer is
+declared with its body (tests/e2e/test_openapi_fuzz.py holds the code to it).
+
+Before the resolver runs, `handle` authenticates (an anonymous caller learns nothing from
+validation errors), answers unknown routes (404) and wrong methods (405), and checks the
+body: at most 128 KB, JSON (415 otherwise), UTF-8, within the payload limits (422). Roles
+are checked per route by the hub (realtime.domain.access), the same rule as on the
+WebSocket."""
 
 from __future__ import annotations
 
 import base64
+import binascii
 import json
 from collections.abc import Callable
 from functools import cache, partial
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
-from aws_lambda_powertools.event_handler.openapi.params import Body, Query
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
-from realtime.auth import TokenVerifier, bearer_token
+from realtime import payload
+from realtime.auth import SUBJECT_PATTERN, TokenVerifier, bearer_token
 from realtime.config import MAX_MESSAGE_BYTES, RestSettings, auth_settings
 from realtime.domain import events as ev
 from realtime.domain.hub import RealtimeHub
-from realtime.domain.models import Identity, PublishRequest, PublishResult, QueuedPublish
-from realtime.errors import PayloadTooLarge, RealtimeError, Unauthorized, ValidationFailed
+from realtime.domain.models import Identity, PublishRequest, PublishResult, QueuedPublish, iso_utc
+from realtime.errors import (
+    MethodNotAllowed,
+    PayloadTooLarge,
+    RateLimited,
+    RealtimeError,
+    ServiceUnavailable,
+    Unauthorized,
+    UnsupportedMediaType,
+    ValidationFailed,
+    bounded_details,
+)
+from realtime.protocol import ErrorCode, FieldError, GroupPresence, PlatformSnapshot
 
 BASE_PATH = "/api/admin/realtime"
 PUBLIC_PATHS = {f"{BASE_PATH}/health", f"{BASE_PATH}/status", f"{BASE_PATH}/openapi.json"}
 API_TITLE = "Realtime admin hub"
 API_VERSION = "1.0.0"
+MAX_IDEMPOTENCY_KEY_LENGTH = 256
+_BODY_METHODS = {"POST", "PUT", "PATCH"}
+# Group names and message ids in paths: what the configuration and uuid4 can produce.
+GROUP_PATTERN = r"^[A-Za-z0-9._-]{1,64}$"
+MESSAGE_ID_PATTERN = r"^[A-Za-z0-9-]{1,64}$"
+CONNECTION_ID_PATTERN = r"^[A-Za-z0-9=_+/-]{1,128}$"
 
 
 def _cors() -> CORSConfig | None:
@@ -82,19 +107,81 @@ def _current_verifier() -> TokenVerifier:
 def handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     _current_hub().lambda_context = context
     try:
-        if (event.get("path") or "") not in PUBLIC_PATHS:
-            token = bearer_token(_header(event, "authorization"))
-            identity = _current_verifier().require(token, _current_hub().settings.publish_role)
+        path, method = event.get("path") or "", str(event.get("httpMethod") or "").upper()
+        if path in PUBLIC_PATHS:
+            _require_method(path, method)
+        else:
+            identity = _current_verifier().verify(bearer_token(_header(event, "authorization")))
             app.append_context(identity=identity)
-        if _body_size(event) > MAX_MESSAGE_BYTES:
-            raise PayloadTooLarge(f"the request body exceeds {MAX_MESSAGE_BYTES} bytes")
+            _require_method(path, method)
+            _require_role_of(method, identity)
+        if method in _BODY_METHODS:
+            _check_body(event)
     except RealtimeError as exc:
-        response = _error_response(exc.http_status, exc.code, exc.message)
+        response = _error_response(exc)
         origin = _header(event, "origin")
         if CORS is not None and origin:  # the resolver adds these itself; early answers need them too
             response["headers"].update(CORS.to_dict(origin))
         return response
     return app.resolve(event, context)
+
+
+def _require_method(path: str, method: str) -> None:
+    """404 for a path no route has; 405 (with Allow) for a method the path's routes lack.
+    OPTIONS is left to the resolver (CORS preflight)."""
+    allowed = _methods_of(path)
+    if not allowed:
+        raise _NoSuchRoute()
+    if method not in allowed and method != "OPTIONS":
+        raise _MethodNotAllowed(allowed)
+
+
+def _require_role_of(method: str, identity: Identity) -> None:
+    """Writes are checked before the body is read, so a caller without the role learns
+    nothing from validation errors: every POST publishes, every DELETE closes connections.
+    Reads depend on the group and are checked by the hub."""
+    access = _current_hub().access
+    if method == "POST":
+        access.require_publish(identity)
+    elif method == "DELETE":
+        access.require_admin(identity)
+
+
+class _NoSuchRoute(RealtimeError):
+    code = "NotFound"
+    http_status = 404
+
+    def __init__(self) -> None:
+        super().__init__("no such route")
+
+
+class _MethodNotAllowed(MethodNotAllowed):
+    def __init__(self, allowed: list[str]) -> None:
+        super().__init__(f"allowed: {', '.join(allowed)}")
+        self.allowed = allowed
+
+
+def _methods_of(path: str) -> list[str]:
+    # Powertools keeps its routes in these lists (pinned version; tests/integration cover it).
+    routes = app._static_routes + app._dynamic_routes
+    return sorted({route.method for route in routes if route.rule.match(path)})
+
+
+def _check_body(event: dict[str, Any]) -> None:
+    """At most 128 KB, JSON, UTF-8, within the payload limits — before any model sees it."""
+    raw = event.get("body") or ""
+    try:
+        body = base64.b64decode(raw, validate=True) if event.get("isBase64Encoded") else raw.encode()
+    except (binascii.Error, ValueError, UnicodeEncodeError):
+        raise ValidationFailed("the body is not valid base64") from None
+    if len(body) > MAX_MESSAGE_BYTES:
+        raise PayloadTooLarge(f"the request body exceeds {MAX_MESSAGE_BYTES} bytes")
+    media_type = (_header(event, "content-type") or "application/json").split(";")[0].strip().lower()
+    if media_type != "application/json" and not media_type.endswith("+json"):
+        raise UnsupportedMediaType("send the body as JSON: Content-Type: application/json")
+    parsed = payload.loads(body or b"null", loc=["body"], max_depth=payload.MAX_DEPTH + 4)
+    if event.get("isBase64Encoded"):  # the resolver reads it as text
+        event["body"], event["isBase64Encoded"] = json.dumps(parsed), False
 
 
 def _identity() -> Identity:
@@ -107,22 +194,58 @@ def _identity() -> Identity:
 # -- request and response models ------------------------------------------------------
 
 
+class ErrorBody(BaseModel):
+    """Every error answer: from the function, and from API Gateway itself (its gateway
+    responses use the same shape)."""
+
+    code: ErrorCode
+    message: str
+    errors: list[FieldError] | None = Field(default=None, description="the offending fields (at most 20)")
+
+
 class HealthResponse(BaseModel):
-    status: str = Field(examples=["healthy"])
+    status: Literal["healthy"] = Field(examples=["healthy"])
 
 
 class StatusResponse(BaseModel):
-    status: str = Field(examples=["ok"])
+    status: Literal["ok"] = Field(examples=["ok"])
     connections: int
 
 
-class PlatformSnapshot(BaseModel):
-    connections: int
-    groups: dict[str, int]
-    latest: dict[str, dict[str, Any]] = Field(description="the last envelope of each event type")
+class MeResponse(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+
+    user_id: str = Field(alias="userId")
+    roles: list[str]
+    expires_at: str = Field(alias="expiresAt", description="the token's expiry, ISO-8601 UTC")
+    can_connect: bool = Field(alias="canConnect", description="may open a WebSocket")
+    can_publish: bool = Field(alias="canPublish")
+    groups: list[str] = Field(description="the groups this token may read (subscribe, history, presence)")
+
+
+class GroupEvent(BaseModel):
+    """One event for a group."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    group: str = Field(pattern=GROUP_PATTERN, examples=["alerts"])
+    type: str = Field(min_length=1, max_length=64, examples=["Alert"])
+    data: dict[str, Any] = Field(examples=[{"title": "Disk", "message": "90% full", "severity": "warning"}])
+
+
+class UserEvent(BaseModel):
+    """One event for every open connection of one user."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    user_id: str = Field(alias="userId", pattern=SUBJECT_PATTERN)
+    type: str = Field(min_length=1, max_length=64, examples=["Alert"])
+    data: dict[str, Any]
 
 
 class BatchPublishRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     events: list[dict[str, Any]] = Field(
         min_length=1, max_length=100, description="each one a publish request; validated one by one"
     )
@@ -130,19 +253,6 @@ class BatchPublishRequest(BaseModel):
 
 class BatchPublishResponse(BaseModel):
     results: list[dict[str, Any]] = Field(description="per event, in order: its publish response or its error")
-
-
-Published = Response[PublishResult | QueuedPublish]
-PUBLISH_RESPONSES: dict[int, OpenAPIResponse] = {
-    200: {
-        "description": "Delivered inline: the fan-out's counts",
-        "content": {"application/json": {"model": PublishResult}},
-    },
-    202: {
-        "description": "Queued: the group is larger than the inline threshold; poll GET /messages/{id}",
-        "content": {"application/json": {"model": QueuedPublish}},
-    },
-}
 
 
 class MessageProgressResponse(BaseModel):
@@ -159,16 +269,8 @@ class MessageProgressResponse(BaseModel):
     done: bool
 
 
-class PresenceResponse(BaseModel):
-    group: str
-    connections: int
-    users: int = Field(description="distinct user ids with a connection in the group")
-    lastSeq: int
-    epoch: str
-
-
 class GroupsResponse(BaseModel):
-    groups: list[PresenceResponse]
+    groups: list[GroupPresence] = Field(description="the groups the caller may read")
 
 
 class HistoryResponse(BaseModel):
@@ -176,18 +278,77 @@ class HistoryResponse(BaseModel):
     next: int | None = Field(description="pass as `after` for the next page; null at the end")
 
 
+class ConnectionClosedResponse(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+
+    connection_id: str = Field(alias="connectionId")
+    user_id: str = Field(alias="userId")
+    closed: Literal[True] = True
+
+
+class UserConnectionsClosedResponse(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+
+    user_id: str = Field(alias="userId")
+    closed: list[str] = Field(description="the connection ids closed")
+
+
+# -- what each route can answer (the OpenAPI document declares every one) ---------------
+
+_ERROR_MEANINGS = {
+    401: "Unauthorized: no token, or one that fails verification",
+    403: "Forbidden: the token lacks the role this route requires",
+    404: "NotFound / UnknownGroup / UnknownMessage / UnknownConnection",
+    405: "MethodNotAllowed (the Allow header lists the methods)",
+    409: "IdempotencyConflict: the key was used with another request, or is still in progress",
+    413: "PayloadTooLarge: the body exceeds 128 KB, or the delivered envelope would",
+    415: "UnsupportedMediaType: the body is not application/json",
+    422: "ValidationError: the offending fields are named (never echoed)",
+    429: "RateLimited: API Gateway's throttling (Retry-After)",
+    503: "ServiceUnavailable: DynamoDB throttling, or one group's seq too contended; retry after Retry-After",
+}
+_PROTECTED = (401, 403, 429, 503)
+_WRITES = (*_PROTECTED, 404, 409, 413, 415, 422)
+_SECURITY: list[dict[str, list[str]]] = [{"bearer": []}]
+
+
+def _errors(*statuses: int) -> dict[int, OpenAPIResponse]:
+    return {
+        status: {"description": _ERROR_MEANINGS[status], "content": {"application/json": {"model": ErrorBody}}}
+        for status in statuses
+    }
+
+
+Published = Response[PublishResult | QueuedPublish]
+PUBLISH_RESPONSES: dict[int, OpenAPIResponse] = {
+    200: {
+        "description": "Delivered inline: the fan-out's counts",
+        "content": {"application/json": {"model": PublishResult}},
+    },
+    202: {
+        "description": "Queued: the group is larger than the inline threshold; poll GET /messages/{id}",
+        "content": {"application/json": {"model": QueuedPublish}},
+    },
+    **_errors(*_WRITES),
+}
+
+
 def _once(request: Any, compute: Callable[[], dict[str, Any]]) -> dict[str, Any]:
     """Honour the Idempotency-Key header: a retry gets the first answer, nothing is sent twice."""
     key = app.current_event.headers.get("idempotency-key") or None
-    if key is not None and len(key) > 256:
-        raise ValidationFailed("Idempotency-Key is longer than 256 characters")
-    return _current_hub().once(key, _identity(), {"path": app.current_event.path, "body": request}, compute)
+    if key is not None and len(key) > MAX_IDEMPOTENCY_KEY_LENGTH:
+        raise ValidationFailed(
+            f"Idempotency-Key is longer than {MAX_IDEMPOTENCY_KEY_LENGTH} characters",
+            details=[{"loc": ["header", "Idempotency-Key"], "msg": "too long", "type": "string_too_long"}],
+        )
+    hub = _current_hub()
+    return hub.once("rest", key, _identity(), {"path": app.current_event.path, "body": request}, compute)
 
 
 def _publish(event_type: str, data: ev.EventData) -> Published:
-    payload = ev.normalise(data)
-    request = PublishRequest(group=ev.EVENT_TYPES[event_type][1], type=event_type, data=payload)
-    return _published(_once(payload, partial(_current_hub().publish_request, _identity(), request)))
+    body = ev.normalise(data)
+    request = PublishRequest(group=ev.EVENT_TYPES[event_type][1], type=event_type, data=body)
+    return _published(_once(body, partial(_current_hub().publish_request, _identity(), request)))
 
 
 def _published(result: dict[str, Any]) -> Published:
@@ -200,82 +361,111 @@ def _published(result: dict[str, Any]) -> Published:
 # -- routes -----------------------------------------------------------------------------
 
 
-@router.get("/health", summary="Liveness check (no auth)")
+@router.get("/health", summary="Liveness check (no auth)", security=[], responses=_errors(405))
 def health() -> HealthResponse:
     return HealthResponse(status="healthy")
 
 
-@router.get("/status", summary="Open connections (no auth)")
+@router.get("/status", summary="Open connections (no auth)", security=[], responses=_errors(405, 503))
 def status() -> StatusResponse:
     return StatusResponse(status="ok", connections=_current_hub().connection_count())
 
 
-@router.get("/platform-snapshot", summary="Counts and the last value of every event type")
+@router.get(
+    "/me",
+    summary="Who this token is: user, roles, expiry, and what it may do",
+    description="Cheap and side-effect free: clients use it to tell an expired token (401) from a "
+    "forbidden one (200 with `canConnect: false`).",
+    security=_SECURITY,
+    responses=_errors(401, 429),
+)
+def me() -> MeResponse:
+    identity, hub = _identity(), _current_hub()
+    return MeResponse(
+        user_id=identity.user_id,
+        roles=sorted(identity.roles),
+        expires_at=iso_utc(identity.expires_at) if identity.expires_at else "",
+        can_connect=identity.has_role(hub.settings.connect_role),
+        can_publish=hub.access.can_publish(identity),
+        groups=hub.readable_groups(identity),
+    )
+
+
+@router.get(
+    "/platform-snapshot",
+    summary="Counts and the last value of every event type (of the groups the caller may read)",
+    security=_SECURITY,
+    responses=_errors(*_PROTECTED),
+)
 def platform_snapshot() -> PlatformSnapshot:
-    return PlatformSnapshot.model_validate(_current_hub().platform_snapshot())
+    return PlatformSnapshot.model_validate(_current_hub().platform_snapshot(_identity()))
 
 
-@router.post("/broadcast/platform-update", summary="PlatformStatus → admins", responses=PUBLISH_RESPONSES)
+def _publish_route(path: str, summary: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    return router.post(path, summary=summary, responses=PUBLISH_RESPONSES, security=_SECURITY)
+
+
+@_publish_route("/broadcast/platform-update", "PlatformStatus → admins")
 def broadcast_platform_update(body: Annotated[ev.PlatformStatus, Body()]) -> Published:
     return _publish("PlatformStatus", body)
 
 
-@router.post("/broadcast/user-count", summary="UserCountUpdate → analytics", responses=PUBLISH_RESPONSES)
+@_publish_route("/broadcast/user-count", "UserCountUpdate → analytics (activeUsers ≤ totalUsers)")
 def broadcast_user_count(body: Annotated[ev.UserCountUpdate, Body()]) -> Published:
     return _publish("UserCountUpdate", body)
 
 
-@router.post("/broadcast/generation-metrics", summary="GenerationMetrics → analytics", responses=PUBLISH_RESPONSES)
+@_publish_route("/broadcast/generation-metrics", "GenerationMetrics → analytics")
 def broadcast_generation_metrics(body: Annotated[ev.GenerationMetrics, Body()]) -> Published:
     return _publish("GenerationMetrics", body)
 
 
-@router.post("/broadcast/revenue", summary="RevenueUpdate → analytics", responses=PUBLISH_RESPONSES)
+@_publish_route("/broadcast/revenue", "RevenueUpdate → analytics")
 def broadcast_revenue(body: Annotated[ev.RevenueUpdate, Body()]) -> Published:
     return _publish("RevenueUpdate", body)
 
 
-@router.post("/broadcast/analytics", summary="AnalyticsUpdate → analytics", responses=PUBLISH_RESPONSES)
+@_publish_route("/broadcast/analytics", "AnalyticsUpdate → analytics")
 def broadcast_analytics(body: Annotated[ev.AnalyticsUpdate, Body()]) -> Published:
     return _publish("AnalyticsUpdate", body)
 
 
-@router.post("/broadcast/test", summary="TestMessage → admins", responses=PUBLISH_RESPONSES)
+@_publish_route("/broadcast/test", "TestMessage → admins")
 def broadcast_test(body: Annotated[ev.TestMessage, Body()]) -> Published:
     return _publish("TestMessage", body)
 
 
-@router.post("/alert", summary="Alert → alerts (severity from the body, default info)", responses=PUBLISH_RESPONSES)
+@_publish_route("/alert", "Alert → alerts (severity from the body, default info)")
 def alert(body: Annotated[ev.Alert, Body()]) -> Published:
     return _publish("Alert", body)
 
 
-@router.post("/alert/warning", summary="Alert with severity warning → alerts", responses=PUBLISH_RESPONSES)
+@_publish_route("/alert/warning", "Alert with severity warning → alerts")
 def alert_warning(body: Annotated[ev.Alert, Body()]) -> Published:
     return _publish("Alert", body.model_copy(update={"severity": "warning"}))
 
 
-@router.post("/alert/error", summary="Alert with severity error → alerts", responses=PUBLISH_RESPONSES)
+@_publish_route("/alert/error", "Alert with severity error → alerts")
 def alert_error(body: Annotated[ev.Alert, Body()]) -> Published:
     return _publish("Alert", body.model_copy(update={"severity": "error"}))
 
 
-@router.post("/alert/performance", summary="PerformanceAlert → alerts", responses=PUBLISH_RESPONSES)
+@_publish_route("/alert/performance", "PerformanceAlert → alerts")
 def alert_performance(body: Annotated[ev.PerformanceAlert, Body()]) -> Published:
     return _publish("PerformanceAlert", body)
 
 
-@router.post("/notify/user-action", summary="UserAction → user-activity", responses=PUBLISH_RESPONSES)
+@_publish_route("/notify/user-action", "UserAction → user-activity")
 def notify_user_action(body: Annotated[ev.UserAction, Body()]) -> Published:
     return _publish("UserAction", body)
 
 
-@router.post("/notify/role-assignment", summary="RoleAssignment → user-activity", responses=PUBLISH_RESPONSES)
+@_publish_route("/notify/role-assignment", "RoleAssignment → user-activity")
 def notify_role_assignment(body: Annotated[ev.RoleAssignment, Body()]) -> Published:
     return _publish("RoleAssignment", body)
 
 
-@router.post("/notify/system-event", summary="SystemEvent → admins", responses=PUBLISH_RESPONSES)
+@_publish_route("/notify/system-event", "SystemEvent → admins")
 def notify_system_event(body: Annotated[ev.SystemEvent, Body()]) -> Published:
     return _publish("SystemEvent", body)
 
@@ -283,9 +473,11 @@ def notify_system_event(body: Annotated[ev.SystemEvent, Body()]) -> Published:
 @router.post(
     "/publish",
     summary="Any event type to a group or a user; or a batch of up to 100 events",
-    description="One event: `{group | userId, type, data}` → its publish response. A batch: "
-    "`{events: [...]}` → `{results: [...]}`, one result per event in order; an invalid event "
-    "does not block the others. `Idempotency-Key` makes a retry safe.",
+    description="One event: `{group, type, data}` or `{userId, type, data}` → its publish response. "
+    "A batch: `{events: [...]}` → `{results: [...]}`, one result per event in order; an invalid "
+    "event does not block the others. `Idempotency-Key` makes a retry safe. `data` is validated "
+    "against the event type's schema (see the /broadcast, /alert and /notify routes).",
+    security=_SECURITY,
     responses={
         **PUBLISH_RESPONSES,
         200: {
@@ -295,7 +487,7 @@ def notify_system_event(body: Annotated[ev.SystemEvent, Body()]) -> Published:
     },
 )
 def publish(
-    body: Annotated[PublishRequest | BatchPublishRequest, Body()],
+    body: Annotated[GroupEvent | UserEvent | BatchPublishRequest, Body()],
 ) -> Response[PublishResult | QueuedPublish | BatchPublishResponse]:
     hub, identity = _current_hub(), _identity()
     request = body.model_dump(mode="json", by_alias=True)
@@ -303,38 +495,87 @@ def publish(
         events = body.events
         results = _once(request, lambda: {"results": hub.publish_batch(identity, events)})
         return Response(200, content_types.APPLICATION_JSON, BatchPublishResponse.model_validate(results))
-    published: Response[Any] = _published(_once(request, partial(hub.publish_request, identity, body)))
+    single = PublishRequest.model_validate(request)
+    published: Response[Any] = _published(_once(request, partial(hub.publish_request, identity, single)))
     return published
 
 
 @router.get(
     "/messages/<message_id>",
     summary="Progress of a queued fan-out: recipients, delivered, gone, failed, done",
-    responses={404: {"description": "no queued message with this id (UnknownMessage)"}},
+    description="Requires the publish role, or the role of the message's group.",
+    security=_SECURITY,
+    responses=_errors(*_PROTECTED, 404, 422),
 )
-def message_progress(message_id: str) -> MessageProgressResponse:
-    return MessageProgressResponse.model_validate(_current_hub().message_progress(message_id))
+def message_progress(
+    message_id: Annotated[str, Path(pattern=MESSAGE_ID_PATTERN)],
+) -> MessageProgressResponse:
+    return MessageProgressResponse.model_validate(_current_hub().message_progress(_identity(), message_id))
 
 
-@router.get("/groups", summary="Presence of every configured group")
+@router.get(
+    "/groups",
+    summary="Presence of every group the caller may read",
+    security=_SECURITY,
+    responses=_errors(*_PROTECTED),
+)
 def groups() -> GroupsResponse:
-    hub = _current_hub()
-    return GroupsResponse.model_validate({"groups": [hub.presence(group) for group in hub.settings.group_roles]})
+    hub, identity = _current_hub(), _identity()
+    return GroupsResponse.model_validate(
+        {"groups": [hub.presence(identity, group) for group in hub.readable_groups(identity)]}
+    )
 
 
-@router.get("/groups/<group>", summary="Presence of one group: connections, distinct users, last seq, epoch")
-def group_presence(group: str) -> PresenceResponse:
-    return PresenceResponse.model_validate(_current_hub().presence(group))
+@router.get(
+    "/groups/<group>",
+    summary="Presence of one group: connections, distinct users, last seq, epoch",
+    security=_SECURITY,
+    responses=_errors(*_PROTECTED, 404, 422),
+)
+def group_presence(group: Annotated[str, Path(pattern=GROUP_PATTERN)]) -> GroupPresence:
+    return GroupPresence.model_validate(_current_hub().presence(_identity(), group))
 
 
-@router.get("/groups/<group>/history", summary="Page through a group's message history")
+@router.get(
+    "/groups/<group>/history",
+    summary="Page through a group's message history",
+    security=_SECURITY,
+    responses=_errors(*_PROTECTED, 404, 422),
+)
 def group_history(
-    group: str,
-    after: Annotated[int, Query(ge=0, description="return messages with seq > after")] = 0,
+    group: Annotated[str, Path(pattern=GROUP_PATTERN)],
+    after: Annotated[int, Query(ge=0, le=payload.MAX_SAFE_INTEGER, description="return messages with seq > after")] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> HistoryResponse:
-    items, next_after = _current_hub().history(group, after, limit)
+    items, next_after = _current_hub().history(_identity(), group, after, limit)
     return HistoryResponse(items=[envelope.to_dict() for envelope in items], next=next_after)
+
+
+@router.delete(
+    "/connections/<connection_id>",
+    summary="Close one connection now (admin)",
+    description="API Gateway closes the socket; the connection and its memberships are removed at once.",
+    security=_SECURITY,
+    responses=_errors(*_PROTECTED, 404, 422),
+)
+def close_connection(
+    connection_id: Annotated[str, Path(pattern=CONNECTION_ID_PATTERN)],
+) -> ConnectionClosedResponse:
+    removal = _current_hub().revoke_connection(_identity(), connection_id)
+    return ConnectionClosedResponse(connection_id=removal.connection_id, user_id=removal.user_id)
+
+
+@router.delete(
+    "/users/<user_id>/connections",
+    summary="Close every connection of one user now (admin)",
+    security=_SECURITY,
+    responses=_errors(*_PROTECTED, 422),
+)
+def close_user_connections(
+    user_id: Annotated[str, Path(pattern=SUBJECT_PATTERN)],
+) -> UserConnectionsClosedResponse:
+    closed = _current_hub().revoke_user(_identity(), user_id)
+    return UserConnectionsClosedResponse(user_id=user_id, closed=closed)
 
 
 @router.get("/openapi.json", summary="This document", include_in_schema=False)
@@ -351,7 +592,6 @@ def openapi_document() -> str:
         version=API_VERSION,
         description="Publish events to admin dashboards connected over WebSocket. See docs/protocol.md.",
         security_schemes={"bearer": HTTPBearer(bearerFormat="JWT")},
-        security=[{"bearer": []}],
     )
 
 
@@ -361,32 +601,43 @@ def openapi_document() -> str:
 def _error_body(code: str, message: str, errors: Any = None) -> str:
     body: dict[str, Any] = {"code": code, "message": message}
     if errors:
-        body["errors"] = errors
+        body["errors"] = bounded_details(errors)
     return json.dumps(body)
 
 
-def _error_response(status: int, code: str, message: str) -> dict[str, Any]:
-    """An answer given before the resolver runs (authentication, size limit)."""
+def _error_headers(exc: RealtimeError) -> dict[str, str]:
+    headers = {"Content-Type": content_types.APPLICATION_JSON}
+    if isinstance(exc, RateLimited):
+        headers["Retry-After"] = str(max(1, round(exc.retry_after)))
+    elif isinstance(exc, ServiceUnavailable):
+        headers["Retry-After"] = str(exc.retry_after)
+    elif isinstance(exc, _MethodNotAllowed):
+        headers["Allow"] = ", ".join(exc.allowed)
+    return headers
+
+
+def _error_response(exc: RealtimeError) -> dict[str, Any]:
+    """An answer given before the resolver runs (authentication, routing, the body)."""
+    details = exc.details
     return {
-        "statusCode": status,
-        "headers": {"Content-Type": content_types.APPLICATION_JSON},
-        "body": _error_body(code, message),
+        "statusCode": exc.http_status,
+        "headers": _error_headers(exc),
+        "body": _error_body(exc.code, exc.message, details),
         "isBase64Encoded": False,
     }
-
-
-def _json_response(status: int, code: str, message: str, errors: Any = None) -> Response[str]:
-    return Response(
-        status_code=status, content_type=content_types.APPLICATION_JSON, body=_error_body(code, message, errors)
-    )
 
 
 @app.exception_handler(RealtimeError)
 def _domain_error(exc: RealtimeError) -> Response[str]:
     details = exc.details
-    if isinstance(exc, ValidationFailed) and details:
-        details = [{**d, "loc": ["body", *d["loc"]]} for d in details]
-    return _json_response(exc.http_status, exc.code, exc.message, details)
+    if isinstance(exc, ValidationFailed) and details:  # the domain names fields of the body
+        details = [d if d["loc"][:1] in (["body"], ["header"]) else {**d, "loc": ["body", *d["loc"]]} for d in details]
+    return Response(
+        status_code=exc.http_status,
+        content_type=content_types.APPLICATION_JSON,
+        body=_error_body(exc.code, exc.message, details),
+        headers={k: v for k, v in _error_headers(exc).items() if k != "Content-Type"},
+    )
 
 
 @app.exception_handler(RequestValidationError)
@@ -395,12 +646,18 @@ def _invalid_request(exc: RequestValidationError) -> Response[str]:
         {"loc": list(err.get("loc", [])), "msg": err.get("msg", ""), "type": err.get("type", "")}
         for err in exc.errors()
     ]
-    return _json_response(422, ValidationFailed.code, "the request is invalid", errors)
+    return Response(
+        status_code=422,
+        content_type=content_types.APPLICATION_JSON,
+        body=_error_body(ValidationFailed.code, "the request is invalid", errors),
+    )
 
 
 @app.not_found
 def _not_found(_exc: NotFoundError) -> Response[str]:
-    return _json_response(404, "NotFound", "no such route")
+    return Response(
+        status_code=404, content_type=content_types.APPLICATION_JSON, body=_error_body("NotFound", "no such route")
+    )
 
 
 def _header(event: dict[str, Any], name: str) -> str | None:
@@ -408,10 +665,3 @@ def _header(event: dict[str, Any], name: str) -> str | None:
         if key.lower() == name:
             return str(value)
     return None
-
-
-def _body_size(event: dict[str, Any]) -> int:
-    body = event.get("body") or ""
-    if event.get("isBase64Encoded"):
-        return len(base64.b64decode(body))
-    return len(body.encode())

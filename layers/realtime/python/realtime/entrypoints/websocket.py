@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import binascii
 from collections.abc import Callable
 from functools import partial
 from typing import Any
@@ -10,21 +11,31 @@ from typing import Any
 from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.parser.models import APIGatewayWebSocketDisconnectEventModel
 
+from realtime.auth import TokenVerifier
 from realtime.domain.hub import RealtimeHub
-from realtime.domain.models import Connection, PublishRequest
+from realtime.domain.models import Connection, PublishRequest, iso_utc
 from realtime.entrypoints.events import ConnectEvent, MessageEvent
-from realtime.errors import RealtimeError
+from realtime.errors import InvalidMessage, RateLimited, RealtimeError, Unauthorized
 from realtime.protocol import (
     ClientAction,
+    ConnectionCount,
     GetConnectionCount,
     GetPlatformStats,
     GetPresence,
     Ping,
+    PlatformStats,
+    Pong,
+    PresenceReply,
     Publish,
+    Published,
+    Refresh,
+    Refreshed,
     Subscribe,
+    Subscribed,
     Unsubscribe,
+    Unsubscribed,
     echo_request_id,
-    error_reply,
+    error_frame,
     load_frame,
     parse_action,
 )
@@ -45,69 +56,100 @@ def on_connect(event: dict[str, Any], hub: RealtimeHub) -> dict[str, Any]:
 def on_disconnect(event: dict[str, Any], hub: RealtimeHub) -> dict[str, Any]:
     parsed = parse(event=event, model=APIGatewayWebSocketDisconnectEventModel)
     hub.disconnect(parsed.request_context.connection_id)
+    hub.limiter.forget(parsed.request_context.connection_id)
     return OK
 
 
-def on_message(event: dict[str, Any], hub: RealtimeHub, context: Any = None) -> dict[str, Any]:
+def on_message(event: dict[str, Any], hub: RealtimeHub, verifier: TokenVerifier, context: Any = None) -> dict[str, Any]:
     """Every action route and $default. Bad input is answered with an Error frame; the
-    connection stays open and the invocation succeeds."""
+    connection stays open and the invocation succeeds. Frames beyond the connection's rate
+    are answered RateLimited before anything is read from the database; an action after
+    the connection's token expired is answered Unauthorized and the connection is closed."""
     hub.lambda_context = context
     parsed = parse(event=event, model=MessageEvent)
     connection_id = parsed.request_context.connection_id
-    body = parsed.body if isinstance(parsed.body, str) else None
-    if body is not None and parsed.is_base64_encoded:
-        body = base64.b64decode(body).decode("utf-8", errors="replace")
     raw: dict[str, Any] | None = None
-    then: Callable[[], None] | None = None
+    connection: Connection | None = None
+    then: FollowUp = None
+    close_after = False
     try:
-        raw = load_frame(body)
+        raw = load_frame(_frame_body(parsed.body, parsed.is_base64_encoded))
+        wait = hub.limiter.take(connection_id)
+        if wait is not None:
+            raise RateLimited("too many actions on this connection; slow down", retry_after=wait)
         action = parse_action(raw)
         connection = hub.connection(connection_id)
         if connection is None:  # its $disconnect already ran, or it expired
             return OK
-        reply, then = _dispatch(action, connection, hub)
+        if not isinstance(action, Refresh) and hub.token_expired(connection):
+            close_after = True
+            raise Unauthorized("this connection's token has expired; send a refresh action before it expires")
+        reply, then = _dispatch(action, connection, hub, verifier)
     except RealtimeError as exc:
-        reply = error_reply(exc.code, exc.message, echo_request_id(raw), exc.details)
-    if hub.reply(connection_id, reply) and then is not None:
+        reply = error_frame(exc, request_id=echo_request_id(raw))
+    delivered = hub.reply(connection_id, reply)
+    if close_after and connection is not None:
+        hub.close_expired(connection)
+    elif delivered and then is not None:
         then()
     return OK
 
 
-def _dispatch(action: ClientAction, connection: Connection, hub: RealtimeHub) -> tuple[dict[str, Any], FollowUp]:
+def _frame_body(body: Any, is_base64: bool) -> str | bytes | None:
+    """The frame as sent: text, or the bytes of a binary frame (which must be UTF-8 JSON)."""
+    if not isinstance(body, str):
+        return None
+    if not is_base64:
+        return body
+    try:
+        return base64.b64decode(body, validate=True)
+    except (binascii.Error, ValueError):
+        raise InvalidMessage("the message is not valid JSON: a binary frame that is not base64") from None
+
+
+def _dispatch(
+    action: ClientAction, connection: Connection, hub: RealtimeHub, verifier: TokenVerifier
+) -> tuple[dict[str, Any], FollowUp]:
     """The reply to send, and what to do once it is sent (a resume's replay)."""
-    reply: dict[str, Any]
     then: FollowUp = None
     identity = connection.identity
+    request_id = action.request_id
     match action:
         case Subscribe(group=group, since=since, epoch=epoch):
             subscription = hub.subscribe(connection, group, since=since, epoch=epoch)
-            reply = subscription.reply()
+            reply = Subscribed(
+                group=group,
+                seq=subscription.seq,
+                epoch=subscription.epoch,
+                recovered=subscription.recovered,
+                request_id=request_id,
+            ).frame()
             if subscription.recovered and since is not None:
-                then = partial(hub.replay, connection, group, since)
+                then = partial(hub.replay, connection, group, since, subscription.replay_bytes)
         case Unsubscribe(group=group):
             hub.unsubscribe(connection, group)
-            reply = {"type": "Unsubscribed", "group": group}
+            reply = Unsubscribed(group=group, request_id=request_id).frame()
         case GetPlatformStats():
-            reply = {"type": "PlatformStats", "data": hub.platform_snapshot()}
+            reply = PlatformStats.model_validate(
+                {"data": hub.platform_snapshot(identity), "requestId": request_id}
+            ).frame()
         case GetConnectionCount():
-            reply = {"type": "ConnectionCount", "data": hub.counts().model_dump()}
+            reply = ConnectionCount.model_validate(
+                {"data": hub.counts(identity).model_dump(), "requestId": request_id}
+            ).frame()
         case GetPresence(group=group):
-            reply = {"type": "Presence", "data": hub.presence(group, identity=identity, with_user_ids=True)}
+            presence = hub.presence(identity, group, with_user_ids=True)
+            reply = PresenceReply.model_validate({"data": presence, "requestId": request_id}).frame()
         case Publish():
             request = PublishRequest(group=action.group, user_id=action.user_id, type=action.type, data=action.data)
-            result = hub.once(
-                action.idempotency_key,
-                identity,
-                request.model_dump(mode="json", by_alias=True),
-                partial(hub.publish_request, identity, request),
-            )
-            reply = {
-                "type": "Published",
-                "eventType": action.type,
-                **{k: v for k, v in result.items() if k != "type"},
-            }
+            result = hub.publish_once("websocket", action.idempotency_key, identity, request)
+            reply = Published.model_validate(
+                {**{k: v for k, v in result.items() if k != "type"}, "eventType": action.type, "requestId": request_id}
+            ).frame()
         case Ping():
-            reply = {"type": "Pong"}
-    if action.request_id is not None:
-        reply["requestId"] = action.request_id
+            reply = Pong(request_id=request_id).frame()
+        case Refresh(token=token):
+            updated, left = hub.refresh(connection, verifier.verify(token))
+            expires = iso_utc(updated.token_expires_at) if updated.token_expires_at else ""
+            reply = Refreshed(expires_at=expires, unsubscribed=left or None, request_id=request_id).frame()
     return reply, then

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from botocore.exceptions import ClientError
 from pydantic import BaseModel, ConfigDict, Field
 
 from realtime.adapters.dynamodb.groups import GROUP_STATE_PROJECTION, GroupStore, group_state_from
@@ -54,7 +55,14 @@ class ConnectionItem(BaseModel):
     roles: list[str]
     connected_at: datetime = Field(alias="connectedAt")
     expires_at: datetime = Field(alias="expiresAt")
+    token_expires_at: datetime | None = Field(default=None, alias="tokenExpiresAt")
+    # The minute of its sweep index item (SWEEP#<minute>/CONN#id); absent: from expiresAt.
+    sweep_at: datetime | None = Field(default=None, alias="sweepAt")
     ttl: int
+
+    @property
+    def sweep_pk(self) -> str:
+        return sweep_pk(sweep_bucket(self.sweep_at or self.expires_at))
 
     @classmethod
     def from_connection(cls, connection: Connection) -> ConnectionItem:
@@ -64,6 +72,8 @@ class ConnectionItem(BaseModel):
             roles=sorted(connection.roles),
             connected_at=connection.connected_at,
             expires_at=connection.expires_at,
+            token_expires_at=connection.token_expires_at,
+            sweep_at=connection.sweep_at,
             # The connection item outlives its index and membership items: TTL deletes items
             # one by one in any order, and remove_connection needs this one to find the rest.
             ttl=item_ttl(connection) + int(TTL_GRACE.total_seconds()),
@@ -76,6 +86,8 @@ class ConnectionItem(BaseModel):
             roles=frozenset(self.roles),
             connected_at=self.connected_at,
             expires_at=self.expires_at,
+            token_expires_at=self.token_expires_at,
+            sweep_at=self.sweep_at,
         )
 
 
@@ -89,7 +101,7 @@ class ConnectionStore(GroupStore):
             actions: list[dict[str, Any]] = [
                 self._put(item.model_dump(mode="json", by_alias=True), "attribute_not_exists(pk)"),
                 self._put({"pk": user_pk(connection.user_id), "sk": connection_pk(cid), "ttl": ttl}),
-                self._put({"pk": sweep_pk(sweep_bucket(connection.expires_at)), "sk": connection_pk(cid), "ttl": ttl}),
+                self._put({"pk": item.sweep_pk, "sk": connection_pk(cid), "ttl": ttl}),
                 self._add(STATS_PK, META, "connections", 1),
             ]
             sizings = {group: self._group_sizing(group) for group in groups}
@@ -117,12 +129,20 @@ class ConnectionStore(GroupStore):
             meta = next((item for item in items if item[SK] == META), None)
             if meta is None:
                 return None
-            connection = ConnectionItem.model_validate(meta).to_connection()
+            stored = ConnectionItem.model_validate(meta)
+            connection = stored.to_connection()
             mirrors = [item for item in items if item[SK].startswith("GRP#")]
             actions: list[dict[str, Any]] = [
-                self._delete(connection_pk(connection_id), META, "attribute_exists(pk)"),
+                # Conditioned on the sweep minute read: a concurrent refresh moved the index.
+                self._delete(
+                    connection_pk(connection_id),
+                    META,
+                    "attribute_exists(pk) AND "
+                    + ("sweepAt = :sweep" if stored.sweep_at else "attribute_not_exists(sweepAt)"),
+                    {":sweep": {"S": meta["sweepAt"]}} if stored.sweep_at else None,
+                ),
                 self._delete(user_pk(connection.user_id), connection_pk(connection_id)),
-                self._delete(sweep_pk(sweep_bucket(connection.expires_at)), connection_pk(connection_id)),
+                self._delete(stored.sweep_pk, connection_pk(connection_id)),
                 self._add(STATS_PK, META, "connections", -1),
             ]
             for mirror in mirrors:
@@ -136,6 +156,99 @@ class ConnectionStore(GroupStore):
             self._forget_absent_users(connection.user_id, groups)
             return Removal(connection_id=connection_id, user_id=connection.user_id, groups=groups)
         raise ServiceUnavailable("could not remove the connection: too many concurrent changes")
+
+    def refresh_connection(self, current: Connection, updated: Connection) -> bool:
+        """New roles, token expiry and sweep minute; the sweep index item moves with them, in
+        one transaction conditioned on the connection still being there."""
+        cid = current.connection_id
+        before, after = ConnectionItem.from_connection(current), ConnectionItem.from_connection(updated)
+        values: dict[str, Any] = {
+            ":roles": to_attributes({"r": sorted(updated.roles)})["r"] if updated.roles else {"L": []},
+            ":token": {"S": after.model_dump(mode="json", by_alias=True)["tokenExpiresAt"]}
+            if updated.token_expires_at
+            else {"NULL": True},
+            ":sweep": {"S": after.model_dump(mode="json", by_alias=True)["sweepAt"]},
+        }
+        actions: list[dict[str, Any]] = [
+            {
+                "Update": {
+                    "TableName": self._table,
+                    "Key": key(connection_pk(cid), META),
+                    "UpdateExpression": "SET #roles = :roles, tokenExpiresAt = :token, sweepAt = :sweep",
+                    "ConditionExpression": "attribute_exists(pk)",
+                    "ExpressionAttributeNames": {"#roles": "roles"},
+                    "ExpressionAttributeValues": values,
+                }
+            }
+        ]
+        if before.sweep_pk != after.sweep_pk:
+            ttl = item_ttl(current)
+            actions += [
+                self._delete(before.sweep_pk, connection_pk(cid)),
+                self._put({"pk": after.sweep_pk, "sk": connection_pk(cid), "ttl": ttl}),
+            ]
+        try:
+            self._transact(actions)
+        except TransactionCancelled:
+            return False
+        return True
+
+    def connection_groups(self, connection_id: str) -> list[str]:
+        return [
+            item["group"]
+            for page in self._query(connection_pk(connection_id), prefix="GRP#", projection="#g", names={"#g": "group"})
+            for item in page
+        ]
+
+    def charge_replay(
+        self, connection_id: str, window: int, messages: int, *, max_messages: int, max_bytes: int
+    ) -> int | None:
+        """Two conditional updates at most: within the current minute, or starting a new one."""
+        same_window = {
+            "UpdateExpression": "ADD replayMessages :n",
+            "ConditionExpression": "attribute_exists(pk) AND replayWindow = :w AND replayMessages <= :room"
+            " AND replayBytes < :maxBytes",
+            "ExpressionAttributeValues": {
+                ":n": {"N": str(messages)},
+                ":w": {"N": str(window)},
+                ":room": {"N": str(max_messages - messages)},
+                ":maxBytes": {"N": str(max_bytes)},
+            },
+        }
+        new_window = {
+            "UpdateExpression": "SET replayWindow = :w, replayMessages = :n, replayBytes = :zero",
+            "ConditionExpression": "attribute_exists(pk) AND (attribute_not_exists(replayWindow) OR replayWindow < :w)",
+            "ExpressionAttributeValues": {":n": {"N": str(messages)}, ":w": {"N": str(window)}, ":zero": {"N": "0"}},
+        }
+        for update in (same_window, new_window):
+            try:
+                with translated_errors():
+                    response = self._client.update_item(
+                        TableName=self._table,
+                        Key=key(connection_pk(connection_id), META),
+                        ReturnValues="ALL_NEW",
+                        **update,
+                    )
+            except ClientError as exc:
+                if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                    raise
+                continue
+            return max(0, max_bytes - int(response["Attributes"].get("replayBytes", {}).get("N", "0")))
+        return None
+
+    def add_replay_bytes(self, connection_id: str, window: int, sent: int) -> None:
+        try:
+            with translated_errors():
+                self._client.update_item(
+                    TableName=self._table,
+                    Key=key(connection_pk(connection_id), META),
+                    UpdateExpression="ADD replayBytes :sent",
+                    ConditionExpression="attribute_exists(pk) AND replayWindow = :w",
+                    ExpressionAttributeValues={":sent": {"N": str(sent)}, ":w": {"N": str(window)}},
+                )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise  # else: the connection left, or a new minute began
 
     def _group_sizing(self, group: str) -> GroupState:
         """What placing a member needs: its counts, shards and occupancy (no seq guard)."""

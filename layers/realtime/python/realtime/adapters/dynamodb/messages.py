@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 from botocore.exceptions import ClientError
 
@@ -28,7 +29,8 @@ from realtime.adapters.dynamodb.table import (
     to_attributes,
     translated_errors,
 )
-from realtime.domain.models import Appended, Envelope, GroupState
+from realtime.domain.models import Appended, Envelope, GroupState, HistoryPage
+from realtime.observability import MetricUnit, logger, metrics
 
 
 class MessageStore(Table):
@@ -109,16 +111,25 @@ class MessageStore(Table):
         result: Appended = retry_on_conflict(attempt, "publish")
         return result
 
-    def history(self, group: str, after: int, limit: int, now: datetime) -> tuple[list[Envelope], bool]:
-        """Up to `limit` unexpired messages with seq > `after`, in order, and whether more follow."""
-        items: list[Envelope] = []
+    def history(self, group: str, after: int, limit: int, now: datetime) -> HistoryPage:
+        """Up to `limit` unexpired messages with seq > `after`, in order, and whether more
+        follow. A stored item that cannot be read back is skipped (logged and counted),
+        never fatal to the reader: `last_seq` still moves past it."""
+        entries: list[tuple[int, Envelope | None]] = []
         for page in self._query(history_pk(group), after=seq_sk(after), limit=limit + 1):
-            items += [
-                Envelope.model_validate_json(item["envelope"])
+            entries += [
+                (int(str(item["sk"]).removeprefix("SEQ#")), readable_envelope(item, f"history of {group}"))
                 for item in page
                 if int(item.get("ttl", 0)) > now.timestamp()  # TTL deletes lazily: hide the expired
             ]
-        return items[:limit], len(items) > limit
+        more, entries = len(entries) > limit, entries[:limit]
+        return HistoryPage(
+            items=[envelope for _, envelope in entries if envelope is not None],
+            more=more,
+            first_seq=entries[0][0] if entries else None,
+            last_seq=entries[-1][0] if entries else None,
+            skipped=[seq for seq, envelope in entries if envelope is None],
+        )
 
     def save_latest(self, envelope: Envelope) -> None:
         # Conditional on seq, so a slower concurrent publisher never overwrites a newer value.
@@ -145,5 +156,24 @@ class MessageStore(Table):
                     raise
 
     def latest(self) -> dict[str, Envelope]:
-        envelopes = [Envelope.model_validate_json(item["envelope"]) for page in self._query(LATEST_PK) for item in page]
-        return {envelope.type: envelope for envelope in envelopes}
+        envelopes = [readable_envelope(item, "latest values") for page in self._query(LATEST_PK) for item in page]
+        return {envelope.type: envelope for envelope in envelopes if envelope is not None}
+
+
+def readable_envelope(item: dict[str, Any], where: str) -> Envelope | None:
+    """The item's envelope, or None (logged and counted) when it cannot be read back: the
+    write path refuses such payloads, but a reader must never fail on one item."""
+    try:
+        return Envelope.model_validate_json(item["envelope"])
+    except (KeyError, TypeError, ValueError, RecursionError) as exc:  # pydantic's ValidationError is a ValueError
+        logger.error(
+            "unreadable stored message skipped",
+            extra={
+                "where": where,
+                "pk": str(item.get("pk"))[:200],
+                "sk": str(item.get("sk"))[:200],
+                "error": type(exc).__name__,
+            },
+        )
+        metrics.add_metric(name="UnreadableItems", unit=MetricUnit.Count, value=1)
+        return None

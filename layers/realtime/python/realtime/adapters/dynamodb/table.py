@@ -116,10 +116,14 @@ class Table:
             action["ConditionExpression"] = condition
         return {"Put": action}
 
-    def _delete(self, pk: str, sk: str, condition: str | None = None) -> dict[str, Any]:
+    def _delete(
+        self, pk: str, sk: str, condition: str | None = None, values: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         action: dict[str, Any] = {"TableName": self._table, "Key": key(pk, sk)}
         if condition:
             action["ConditionExpression"] = condition
+        if values:
+            action["ExpressionAttributeValues"] = values
         return {"Delete": action}
 
     def _check(self, pk: str, sk: str, condition: str, values: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -158,6 +162,7 @@ class Table:
         prefix: str | None = None,
         after: str | None = None,
         projection: str | None = None,
+        names: dict[str, str] | None = None,
         consistent: bool = True,
         limit: int | None = None,
         page_size: int | None = None,
@@ -179,6 +184,8 @@ class Table:
         }
         if projection:
             kwargs["ProjectionExpression"] = projection
+        if names:
+            kwargs["ExpressionAttributeNames"] = names
         pagination = {"PageSize": page_size} if page_size else {}
         pagination |= self._page_kwargs.get("PaginationConfig", {})
         if limit is not None:
