@@ -32,7 +32,7 @@ _ERROR_TYPES = {
     500: "AuthorizerConfigurationException",
     502: "InternalServerErrorException",
 }
-_MISSING_ROUTE = (403, "Missing Authentication Token", "MissingAuthenticationTokenException")
+_MISSING_ROUTE = (404, "Missing Authentication Token", "MissingAuthenticationTokenException")
 
 
 class MalformedProxyResponse(Exception):
@@ -43,12 +43,13 @@ class RestGateway:
     def __init__(self, gateway: Gateway, runtime: LambdaRuntime) -> None:
         # Imported here, not at the top: the layer's module-level objects (its logger) read
         # os.environ when first imported, which must happen after the stack has set it.
-        from realtime.entrypoints.rest import BASE_PATH, PUBLIC_PATHS
+        from realtime.entrypoints.rest import BASE_PATH, GATEWAY_RESPONSES, PUBLIC_PATHS
 
         self._gateway = gateway
         self._runtime = runtime
         self._authorizer = TokenAuthorizer(gateway, runtime)
         self._public_paths = frozenset(PUBLIC_PATHS)
+        _CODES.update({status: code for status, code in GATEWAY_RESPONSES.values() if status is not None})
         self._proxy_prefix = f"{BASE_PATH}/"
         self._proxy_resource = f"{BASE_PATH}/{{proxy+}}"
 
@@ -96,8 +97,8 @@ class RestGateway:
     def _resource(self, method: str, path: str) -> tuple[RestResource | None, bool]:
         """The resource a request matches, and whether it is behind the authorizer. API
         Gateway prefers the most specific resource: a public path takes GET only."""
-        if path in self._public_paths:
-            return (RestResource(path), False) if method == "GET" else (None, False)
+        if path in self._public_paths:  # ANY: the function answers 405 to other methods
+            return RestResource(path), False
         proxy = path.removeprefix(self._proxy_prefix)
         if path.startswith(self._proxy_prefix) and proxy:
             return RestResource(self._proxy_resource, {"proxy": proxy}), True
@@ -149,7 +150,14 @@ def _merged_headers(result: dict[str, Any]) -> list[tuple[str, str]]:
     return merged
 
 
+# Status → error code of API Gateway's own answers, from the gateway responses the stack
+# configures (realtime.entrypoints.rest.GATEWAY_RESPONSES; filled in by RestGateway).
+_CODES: dict[int, str] = {}
+
+
 def _gateway_answer(status: int, message: str | None, request_id: str, error_type: str | None = None) -> Response:
-    """An answer API Gateway gives itself, without the integration: {"message": …}."""
+    """An answer API Gateway gives itself, without the integration, shaped by the stack's
+    gateway responses: {"code": …, "message": …}."""
     headers = {"x-amzn-RequestId": request_id, "x-amzn-ErrorType": error_type or _ERROR_TYPES.get(status, "")}
-    return JSONResponse({"message": message}, status_code=status, headers=headers)
+    code = _CODES.get(status, "BadRequest" if status < 500 else "InternalError")
+    return JSONResponse({"code": code, "message": message}, status_code=status, headers=headers)

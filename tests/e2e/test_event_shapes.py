@@ -35,7 +35,13 @@ REQUEST = events.HttpRequest(
     query=[("token", "t1"), ("tag", "x"), ("tag", "y")],
     source_ip="127.0.0.1",
 )
-AUTHORIZER = {"userId": "alice", "roles": "admin", "principalId": "alice", "integrationLatency": 3}
+AUTHORIZER = {
+    "userId": "alice",
+    "roles": '["admin"]',
+    "expiresAt": "1796190400",
+    "principalId": "alice",
+    "integrationLatency": 3,
+}
 
 
 def session(authorizer: dict[str, Any] | None = None) -> events.Session:

@@ -239,6 +239,7 @@ ErrorCode = Literal[
     "MethodNotAllowed",
     "UnsupportedMediaType",
     "NotFound",
+    "BadRequest",
     "InternalError",
 ]
 

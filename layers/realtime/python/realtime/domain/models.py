@@ -44,6 +44,9 @@ class Connection(BaseModel):
         return self.token_expires_at is not None and now.timestamp() > self.token_expires_at.timestamp() + grace_seconds
 
 
+_TARGET_KEYS = {"group", "userId", "user_id"}
+
+
 class Envelope(BaseModel):
     """What every subscriber receives. `seq` is per group (or per targeted user): 1, 2, 3…
     with no gaps; `epoch` changes only if that sequence is ever reset."""
@@ -58,6 +61,11 @@ class Envelope(BaseModel):
     epoch: str
     ts: str
     data: dict[str, Any]
+
+    @model_serializer(mode="wrap")
+    def _omit_the_unused_target(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # A message goes to a group or a user: the other key is left out, not sent as null.
+        return {k: v for k, v in handler(self).items() if not (k in _TARGET_KEYS and v is None)}
 
     def to_json(self) -> str:
         return self.model_dump_json(by_alias=True, exclude_none=True)

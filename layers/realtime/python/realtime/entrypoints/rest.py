@@ -52,6 +52,29 @@ API_TITLE = "Realtime admin hub"
 API_VERSION = "1.0.0"
 MAX_IDEMPOTENCY_KEY_LENGTH = 256
 _BODY_METHODS = {"POST", "PUT", "PATCH"}
+
+# API Gateways own answers (given without the function) in the same error shape as the
+# functions: infra/rest_api.py configures them as gateway responses, the local emulator
+# answers with them. Response type → (status, code); None keeps API Gateways status.
+GATEWAY_RESPONSES: dict[str, tuple[int | None, str]] = {
+    "UNAUTHORIZED": (401, "Unauthorized"),
+    "EXPIRED_TOKEN": (401, "Unauthorized"),
+    "ACCESS_DENIED": (403, "Forbidden"),
+    "MISSING_AUTHENTICATION_TOKEN": (404, "NotFound"),  # no such resource or method
+    "REQUEST_TOO_LARGE": (413, "PayloadTooLarge"),
+    "THROTTLED": (429, "RateLimited"),
+    "QUOTA_EXCEEDED": (429, "RateLimited"),
+    "INTEGRATION_TIMEOUT": (504, "ServiceUnavailable"),
+    "DEFAULT_4XX": (None, "BadRequest"),
+    "DEFAULT_5XX": (None, "InternalError"),
+}
+
+
+def gateway_response_template(code: str) -> str:
+    """The mapping template of a gateway response: {"code": …, "message": <API Gateway's>}."""
+    return '{"code":"' + code + '","message":$context.error.messageString}'
+
+
 # Group names and message ids in paths: what the configuration and uuid4 can produce.
 GROUP_PATTERN = r"^[A-Za-z0-9._-]{1,64}$"
 MESSAGE_ID_PATTERN = r"^[A-Za-z0-9-]{1,64}$"
