@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
+import os
 import threading
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -109,3 +112,15 @@ async def subscribe(client: RealtimeClient, group: str) -> int:
     assert reply["type"] == "Subscribed" and reply["group"] == group, reply
     seq: int = reply["seq"]
     return seq
+
+
+@contextlib.contextmanager
+def deployed_with(stack: LocalStack, **environment: str) -> Iterator[None]:
+    """Redeploy the functions with `environment` for the block, then as they were (a
+    variable that was unset is set empty, which the settings read as unset)."""
+    before = {name: os.environ.get(name, "") for name in environment}
+    stack.redeploy(environment)
+    try:
+        yield
+    finally:
+        stack.redeploy(before)

@@ -234,13 +234,20 @@ class RealtimeHub:
         return removed
 
     def _close(self, connection_id: str, reason: CloseReason) -> Removal | None:
-        """Close the socket at API Gateway (its $disconnect will find nothing left) and
-        remove the connection now, so counts are exact at once."""
-        if close_with_retry(self.sender, self.clock, connection_id, self.settings.send_max_attempts) is Outcome.FAILED:
+        """Remove the connection now (counts are exact at once, and the close is recorded
+        with its reason), then close the socket at API Gateway: its $disconnect, which
+        follows, finds nothing left."""
+        removal = self._remove(connection_id, reason)
+        self._close_socket(connection_id)
+        return removal
+
+    def _close_socket(self, connection_id: str) -> Outcome:
+        outcome = close_with_retry(self.sender, self.clock, connection_id, self.settings.send_max_attempts)
+        if outcome is Outcome.FAILED:
             # Removed anyway: it receives nothing more, and its frames find no connection.
             metrics.add_metric(name="CloseFailures", unit=MetricUnit.Count, value=1)
             logger.error("closing a connection failed after retries", extra={"connection_id": connection_id})
-        return self._remove(connection_id, reason)
+        return outcome
 
     def _with_sweep_time(self, connection: Connection) -> Connection:
         """When the sweeper must look at the connection: at API Gateway's limit, or when its
@@ -281,12 +288,14 @@ class RealtimeHub:
         return updated, left
 
     def revoke_connection(self, identity: Identity, connection_id: str) -> Removal:
-        """An administrator closes one connection at once."""
+        """An administrator closes one connection at once. A socket API Gateway still holds
+        but the table has lost is closed too (its user is then unknown: "")."""
         self.access.require_admin(identity)
-        removal = self._close(connection_id, "revoked")
-        if removal is None:
-            raise UnknownConnection(f"no open connection {connection_id!r}")
-        return removal
+        removal = self._remove(connection_id, "revoked")
+        closed = self._close_socket(connection_id)
+        if removal is None and closed is Outcome.GONE:
+            raise UnknownConnection(f"no open connection {brief(connection_id)!r}")
+        return removal or Removal(connection_id=connection_id, user_id="", groups=[])
 
     def revoke_user(self, identity: Identity, user_id: str) -> list[str]:
         """An administrator closes every connection of one user; returns their ids."""
