@@ -15,7 +15,7 @@ import binascii
 import json
 from collections.abc import Callable
 from functools import cache, partial
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Self, Union, cast
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
@@ -25,7 +25,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, create_model, model_validator
 
 from realtime import payload
 from realtime.auth import SUBJECT_PATTERN, TokenVerifier, bearer_token
@@ -246,24 +246,41 @@ class MeResponse(BaseModel):
     groups: list[str] = Field(description="the groups this token may read (subscribe, history, presence)")
 
 
-class GroupEvent(BaseModel):
-    """One event for a group."""
+class _OneEvent(BaseModel):
+    """One event, to a group or (with `userId`) to every open connection of a user."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        populate_by_name=True,
+        json_schema_extra={"oneOf": [{"required": ["group"]}, {"required": ["userId"]}]},
+    )
 
-    group: str = Field(pattern=GROUP_PATTERN, examples=["alerts"])
-    type: str = Field(min_length=1, max_length=64, examples=["Alert"])
-    data: dict[str, Any] = Field(examples=[{"title": "Disk", "message": "90% full", "severity": "warning"}])
+    group: str | None = Field(default=None, pattern=GROUP_PATTERN, examples=["alerts"])
+    user_id: str | None = Field(default=None, alias="userId", pattern=SUBJECT_PATTERN)
+    type: str  # each subclass narrows these two to one event type and its data model
+    data: ev.EventData
+
+    @model_validator(mode="after")
+    def _exactly_one_target(self) -> Self:
+        if (self.group is None) == (self.user_id is None):
+            raise ValueError("give either a group or a userId")
+        return self
+
+    def request(self) -> PublishRequest:
+        return PublishRequest(group=self.group, user_id=self.user_id, type=self.type, data=ev.normalise(self.data))
 
 
-class UserEvent(BaseModel):
-    """One event for every open connection of one user."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    user_id: str = Field(alias="userId", pattern=SUBJECT_PATTERN)
-    type: str = Field(min_length=1, max_length=64, examples=["Alert"])
-    data: dict[str, Any]
+# One model per event type, discriminated on `type`, so the document says exactly what
+# `data` each type takes (and the resolver validates it before the domain does again).
+_ONE_EVENT_MODELS = tuple(
+    create_model(
+        f"Publish{name}",
+        __base__=_OneEvent,
+        type=(Literal[name], ...),  # type: ignore[arg-type]  # a Literal built at import
+        data=(model, ...),
+    )
+    for name, (model, _) in ev.EVENT_TYPES.items()
+)
 
 
 class BatchPublishRequest(BaseModel):
@@ -272,6 +289,32 @@ class BatchPublishRequest(BaseModel):
     events: list[dict[str, Any]] = Field(
         min_length=1, max_length=100, description="each one a publish request; validated one by one"
     )
+
+
+def _publish_tag(value: Any) -> str | None:
+    """Which model a /publish body is: a batch, or the one of its event type."""
+    if isinstance(value, dict):
+        kind = "batch" if "events" in value else value.get("type")
+    else:
+        kind = "batch" if isinstance(value, BatchPublishRequest) else getattr(value, "type", None)
+    return kind if isinstance(kind, str) else None
+
+
+PublishBody = Annotated[  # type: ignore[valid-type]  # built from the event types at import
+    Union[
+        (
+            *(Annotated[model, Tag(name)] for name, model in zip(ev.EVENT_TYPES, _ONE_EVENT_MODELS, strict=True)),
+            Annotated[BatchPublishRequest, Tag("batch")],
+        )
+    ],
+    Discriminator(
+        _publish_tag,
+        custom_error_type="event_type",
+        custom_error_message=f"type must be one of {', '.join(ev.EVENT_TYPES)} (or send a batch: events)",
+    ),
+]
+# Union members pydantic names in error locations; dropped so a location is the field's path.
+_UNION_LABELS = {*ev.EVENT_TYPES, "batch"}
 
 
 class BatchPublishResponse(BaseModel):
@@ -510,16 +553,18 @@ def notify_system_event(body: Annotated[ev.SystemEvent, Body()]) -> Published:
     },
 )
 def publish(
-    body: Annotated[GroupEvent | UserEvent | BatchPublishRequest, Body()],
+    body: Annotated[PublishBody, Body()],  # type: ignore[valid-type]
 ) -> Response[PublishResult | QueuedPublish | BatchPublishResponse]:
     hub, identity = _current_hub(), _identity()
-    request = body.model_dump(mode="json", by_alias=True)
-    if isinstance(body, BatchPublishRequest):
-        events = body.events
+    parsed = cast("_OneEvent | BatchPublishRequest", body)
+    if isinstance(parsed, BatchPublishRequest):
+        events = parsed.events
+        request = parsed.model_dump(mode="json", by_alias=True)
         results = _once(request, lambda: {"results": hub.publish_batch(identity, events)})
         return Response(200, content_types.APPLICATION_JSON, BatchPublishResponse.model_validate(results))
-    single = PublishRequest.model_validate(request)
-    published: Response[Any] = _published(_once(request, partial(hub.publish_request, identity, single)))
+    single = parsed.request()
+    key_request = single.model_dump(mode="json", by_alias=True)
+    published: Response[Any] = _published(_once(key_request, partial(hub.publish_request, identity, single)))
     return published
 
 
@@ -665,15 +710,20 @@ def _domain_error(exc: RealtimeError) -> Response[str]:
 
 @app.exception_handler(RequestValidationError)
 def _invalid_request(exc: RequestValidationError) -> Response[str]:
-    errors = [
-        {"loc": list(err.get("loc", [])), "msg": err.get("msg", ""), "type": err.get("type", "")}
-        for err in exc.errors()
-    ]
+    errors = [{"loc": _field_path(err), "msg": err.get("msg", ""), "type": err.get("type", "")} for err in exc.errors()]
     return Response(
         status_code=422,
         content_type=content_types.APPLICATION_JSON,
         body=_error_body(ValidationFailed.code, "the request is invalid", errors),
     )
+
+
+def _field_path(error: dict[str, Any]) -> list[Any]:
+    """The offending field's path, without the union members pydantic names on the way."""
+    loc = [step for step in error.get("loc", []) if step not in _UNION_LABELS]
+    if error.get("type") == "event_type":
+        loc.append("type")
+    return loc
 
 
 @app.not_found
