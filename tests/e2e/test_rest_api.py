@@ -113,7 +113,9 @@ async def test_publish_to_any_group_and_unknown_ones(stack: LocalStack) -> None:
         )
         assert response.status_code == 200
         assert response.json()["recipients"] == 0
-        response = await http.post("/publish", json={"group": "nope", "type": "Alert", "data": {"title": "t", "message": "m"}})
+        response = await http.post(
+            "/publish", json={"group": "nope", "type": "Alert", "data": {"title": "t", "message": "m"}}
+        )
         assert (response.status_code, response.json()["code"]) == (404, "UnknownGroup")
 
 

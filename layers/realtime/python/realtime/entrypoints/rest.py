@@ -379,10 +379,17 @@ _SECURITY: list[dict[str, list[str]]] = [{"bearer": []}]
 
 
 def _errors(*statuses: int) -> dict[int, OpenAPIResponse]:
+    # 422 always: it replaces the resolver's default (a body shape this API never answers).
     return {
         status: {"description": _ERROR_MEANINGS[status], "content": {"application/json": {"model": ErrorBody}}}
-        for status in statuses
+        for status in sorted({*statuses, 422})
     }
+
+
+def _answers(model: type[BaseModel], *statuses: int) -> dict[int, OpenAPIResponse]:
+    """A route's answers: 200 with `model`, and the errors it can give."""
+    ok: OpenAPIResponse = {"description": "OK", "content": {"application/json": {"model": model}}}
+    return {200: ok, **_errors(*statuses)}
 
 
 Published = Response[PublishResult | QueuedPublish]
@@ -427,12 +434,12 @@ def _published(result: dict[str, Any]) -> Published:
 # -- routes -----------------------------------------------------------------------------
 
 
-@router.get("/health", summary="Liveness check (no auth)", security=[], responses=_errors(405))
+@router.get("/health", summary="Liveness check (no auth)", security=[], responses=_answers(HealthResponse, 405))
 def health() -> HealthResponse:
     return HealthResponse(status="healthy")
 
 
-@router.get("/status", summary="Open connections (no auth)", security=[], responses=_errors(405, 503))
+@router.get("/status", summary="Open connections (no auth)", security=[], responses=_answers(StatusResponse, 405, 503))
 def status() -> StatusResponse:
     return StatusResponse(status="ok", connections=_current_hub().connection_count())
 
@@ -443,7 +450,7 @@ def status() -> StatusResponse:
     description="Cheap and side-effect free: clients use it to tell an expired token (401) from a "
     "forbidden one (200 with `canConnect: false`).",
     security=_SECURITY,
-    responses=_errors(401, 429),
+    responses=_answers(MeResponse, 401, 429),
 )
 def me() -> MeResponse:
     identity, hub = _identity(), _current_hub()
@@ -461,7 +468,7 @@ def me() -> MeResponse:
     "/platform-snapshot",
     summary="Counts and the last value of every event type (of the groups the caller may read)",
     security=_SECURITY,
-    responses=_errors(*_PROTECTED),
+    responses=_answers(PlatformSnapshot, *_PROTECTED),
 )
 def platform_snapshot() -> PlatformSnapshot:
     return PlatformSnapshot.model_validate(_current_hub().platform_snapshot(_identity()))
@@ -573,7 +580,7 @@ def publish(
     summary="Progress of a queued fan-out: recipients, delivered, gone, failed, done",
     description="Requires the publish role, or the role of the message's group.",
     security=_SECURITY,
-    responses=_errors(*_PROTECTED, 404, 422),
+    responses=_answers(MessageProgressResponse, *_PROTECTED, 404, 422),
 )
 def message_progress(
     message_id: Annotated[str, Path(pattern=MESSAGE_ID_PATTERN)],
@@ -585,7 +592,7 @@ def message_progress(
     "/groups",
     summary="Presence of every group the caller may read",
     security=_SECURITY,
-    responses=_errors(*_PROTECTED),
+    responses=_answers(GroupsResponse, *_PROTECTED),
 )
 def groups() -> GroupsResponse:
     hub, identity = _current_hub(), _identity()
@@ -598,7 +605,7 @@ def groups() -> GroupsResponse:
     "/groups/<group>",
     summary="Presence of one group: connections, distinct users, last seq, epoch",
     security=_SECURITY,
-    responses=_errors(*_PROTECTED, 404, 422),
+    responses=_answers(GroupPresence, *_PROTECTED, 404, 422),
 )
 def group_presence(group: Annotated[str, Path(pattern=GROUP_PATTERN)]) -> GroupPresence:
     return GroupPresence.model_validate(_current_hub().presence(_identity(), group))
@@ -608,7 +615,7 @@ def group_presence(group: Annotated[str, Path(pattern=GROUP_PATTERN)]) -> GroupP
     "/groups/<group>/history",
     summary="Page through a group's message history",
     security=_SECURITY,
-    responses=_errors(*_PROTECTED, 404, 422),
+    responses=_answers(HistoryResponse, *_PROTECTED, 404, 422),
 )
 def group_history(
     group: Annotated[str, Path(pattern=GROUP_PATTERN)],
@@ -624,7 +631,7 @@ def group_history(
     summary="Close one connection now (admin)",
     description="API Gateway closes the socket; the connection and its memberships are removed at once.",
     security=_SECURITY,
-    responses=_errors(*_PROTECTED, 404, 422),
+    responses=_answers(ConnectionClosedResponse, *_PROTECTED, 404, 422),
 )
 def close_connection(
     connection_id: Annotated[str, Path(pattern=CONNECTION_ID_PATTERN)],
@@ -637,7 +644,7 @@ def close_connection(
     "/users/<user_id>/connections",
     summary="Close every connection of one user now (admin)",
     security=_SECURITY,
-    responses=_errors(*_PROTECTED, 422),
+    responses=_answers(UserConnectionsClosedResponse, *_PROTECTED, 404, 422),
 )
 def close_user_connections(
     user_id: Annotated[str, Path(pattern=SUBJECT_PATTERN)],
