@@ -62,9 +62,10 @@ bench: $(VENV)/.installed
 
 -include infra.mk
 
-test: install lint typecheck
+# tests/infra runs checkov too (every skip in infra/checkov.yaml still answers a finding).
+test: install lint typecheck $(CHECKOV_VENV)/.installed
 	$(PY) -m pytest -q
 	$(MAKE) --no-print-directory infra-checks
 
 clean:
-	rm -rf $(VENV) node_modules cdk.out .mypy_cache .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(CHECKOV_VENV) node_modules cdk.out .mypy_cache .pytest_cache .ruff_cache

@@ -1,7 +1,9 @@
 # Infrastructure targets, included by the Makefile (`make test` runs infra-checks after pytest).
 #
 #   make infra-checks   type-check the CDK app and its tests, synth it (cdk-nag fails the
-#                       synth on any unacknowledged finding) and cfn-lint every template
+#                       synth on any unacknowledged finding), cfn-lint every template and
+#                       run checkov's CloudFormation checks on them (infra/checkov.yaml)
+#   make checkov        synth, then checkov alone
 #   make synth | diff | deploy | destroy [CDK_ARGS="-c stageName=dev ..."]
 #   make layer          build the shared Lambda layer (synth does it too)
 #
@@ -23,12 +25,27 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 # A DependsOn from each function to its role, which CDK adds and a GetAtt already implies.
 CFN_LINT_IGNORE := W3005
 
-.PHONY: infra-checks infra-test infra-typecheck layer synth cfn-lint diff deploy destroy bootstrap
+# checkov lives in a virtualenv of its own, from its own hash-pinned lock: its pins (boto3,
+# pydantic, cfn-lint, ...) would fight requirements.lock. Accepted findings are skipped
+# resource by resource (infra/checkov.yaml, written into the templates' Metadata), so the
+# command line skips nothing; --skip-download keeps it offline (no Prisma Cloud calls).
+CHECKOV_VENV := .venv-checkov
+CHECKOV := $(CHECKOV_VENV)/bin/checkov
+CHECKOV_FLAGS := --framework cloudformation --compact --quiet --skip-download
 
-infra-checks: infra-typecheck cfn-lint
+.PHONY: infra-checks infra-test infra-typecheck layer synth cfn-lint checkov diff deploy destroy bootstrap
 
-infra-test: $(VENV)/.installed
+infra-checks: infra-typecheck cfn-lint checkov
+
+infra-test: $(VENV)/.installed $(CHECKOV_VENV)/.installed
 	$(PY) -m pytest tests/infra -q
+
+$(CHECKOV_VENV)/.installed: requirements-checkov.lock
+	@test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV) >&2
+	@$(CHECKOV_VENV)/bin/pip install --quiet --require-hashes -r requirements-checkov.lock 2>&1 \
+		| grep -v "^WARNING: Location" >&2 || true
+	@$(CHECKOV) --version >&2
+	@touch $@
 
 infra-typecheck: $(VENV)/.installed
 	$(VENV)/bin/mypy app.py infra tests/infra
@@ -42,6 +59,9 @@ synth: $(VENV)/.installed node_modules/.installed
 
 cfn-lint: synth
 	$(VENV)/bin/cfn-lint $(CDK_OUT)/*.template.json --ignore-checks $(CFN_LINT_IGNORE)
+
+checkov: synth $(CHECKOV_VENV)/.installed
+	$(CHECKOV) $(CHECKOV_FLAGS) --file $(CDK_OUT)/*.template.json
 
 diff: $(VENV)/.installed node_modules/.installed
 	$(CDK) diff $(CDK_FLAGS) $(CDK_ARGS)

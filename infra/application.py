@@ -1,4 +1,5 @@
-"""Build the CDK app: configuration from the context, the stack, and cdk-nag's checks."""
+"""Build the CDK app: configuration from the context, the stack, cdk-nag's checks and
+checkov's accepted findings."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 
 from aws_cdk import App
 
+from infra.checkov import skip_accepted_findings
 from infra.config import ContextError, StackConfig
 from infra.nag import add_checks
 from infra.stack import RealtimeStack
@@ -19,7 +21,8 @@ def create_app(
     *,
     configs: Sequence[StackConfig] | None = None,
 ) -> App:
-    """The app, where every finding of cdk-nag's AwsSolutions pack fails the synth.
+    """The app, where every finding of cdk-nag's packs (AwsSolutions, Serverless) fails the
+    synth, and whose templates carry the checkov findings accepted in infra/checkov.yaml.
 
     Under the CDK CLI (app.py) everything comes from the CLI: context, output directory,
     and one stack configured by that context. Tests pass cdk.json's context, a directory
@@ -27,7 +30,8 @@ def create_app(
     app = App(context=dict(context) if context is not None else None, outdir=outdir)
     for config in configs or [StackConfig.from_context(app.node.get_all_context())]:
         # Environment-agnostic: no account or region lookups, so synth needs no AWS credentials.
-        RealtimeStack(app, config.stack_name, config=config)
+        stack = RealtimeStack(app, config.stack_name, config=config)
+        skip_accepted_findings(stack)
     add_checks(app)
     return app
 

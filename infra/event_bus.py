@@ -79,6 +79,12 @@ class RealtimeEventBus(Construct):
             "This is the ingestion's dead-letter queue (refused events, and events the rule or the function "
             "could not deliver): an operator inspects it (its depth raises an alarm); nothing consumes it.",
         )
+        acknowledge(
+            self.dead_letter_queue,
+            "Serverless-SQSRedrivePolicy",
+            "This is the ingestion's dead-letter queue: nothing consumes it, an operator reads it "
+            "(ingest-dlq-messages alarm); a redrive policy needs a consumer that fails first.",
+        )
         self.rule: events.Rule | None = None
         self.archive: events.Archive | None = None
 

@@ -22,6 +22,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra.config import StackConfig
+from infra.nag import acknowledge
 from infra.permissions import QUEUE_CONSUMER_ACTIONS
 
 # A slice that failed this many times (a poison message) goes to the dead-letter queue.
@@ -49,6 +50,12 @@ class FanoutQueue(Construct):
             encryption=sqs.QueueEncryption.SQS_MANAGED,
             enforce_ssl=True,
             removal_policy=RemovalPolicy.RETAIN if config.retain_data else RemovalPolicy.DESTROY,
+        )
+        acknowledge(
+            self.dead_letter_queue,
+            "Serverless-SQSRedrivePolicy",
+            "This is the fan-out queue's dead-letter queue: nothing consumes it, an operator inspects and "
+            "redrives it (fanout-dlq-messages alarm); a redrive policy needs a consumer that fails first.",
         )
         # cdk-nag knows it for a dead-letter queue (the queue below redrives to it): no SQS3.
         self.queue = sqs.Queue(
@@ -90,4 +97,11 @@ class FanoutQueue(Construct):
         )
         # Lambda checks the role's permissions when it creates the mapping.
         mapping.node.add_dependency(worker.role)
+        acknowledge(
+            mapping,
+            "Serverless-LambdaEventSourceMappingDestination",
+            "Lambda has on-failure destinations for stream and Kafka sources, not for SQS: a slice the worker "
+            "keeps failing goes to the fan-out dead-letter queue through the queue's redrive policy "
+            f"(after {MAX_RECEIVE_COUNT} receives), and fanout-dlq-messages fires.",
+        )
         return mapping

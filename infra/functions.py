@@ -66,6 +66,32 @@ INGEST_TIMEOUT_SECONDS = 60
 # each only when its settings carry the URL (infra/permissions.py).
 QUEUE_URL_VARIABLES = ("FANOUT_QUEUE_URL", "INGEST_DEAD_LETTER_QUEUE_URL")
 
+# Who invokes each function and where a failed invocation goes: why none has a Lambda
+# dead-letter queue (DeadLetterConfig), which only ever receives failed *asynchronous*
+# invocations.
+FAILED_INVOCATIONS: dict[FunctionName, str] = {
+    "authorizer": "API Gateway invokes the $connect REQUEST authorizer synchronously: the connection is "
+    "refused and authorizer-errors counts it; a dead-letter queue would never receive anything.",
+    "connect": "The WebSocket API invokes $connect synchronously: the connection is refused and connect-errors "
+    "counts it; a dead-letter queue would never receive anything.",
+    "disconnect": "The WebSocket API invokes $disconnect synchronously (best effort): the sweeper removes a "
+    "connection whose $disconnect failed; a dead-letter queue would never receive anything.",
+    "message": "The WebSocket API invokes the action routes synchronously: the client gets the error and "
+    "message-errors counts it; a dead-letter queue would never receive anything.",
+    "rest_api": "The REST API invokes it synchronously (proxy integration): the caller gets the 5xx and rest-5xx "
+    "fires; a dead-letter queue would never receive anything.",
+    "rest_authorizer": "API Gateway invokes the REST TOKEN authorizer synchronously: the caller is refused and "
+    "rest_authorizer-errors counts it; a dead-letter queue would never receive anything.",
+    "sweeper": "Its schedule invokes it asynchronously with no retries on purpose: each run resumes from its "
+    "cursor in the table, so the next run makes up a failed one; the scheduled event carries no data worth "
+    "keeping, and sweeper-errors raises the alarm.",
+    "fanout_worker": "Its SQS event source mapping invokes it synchronously: a failed slice returns to the fan-out "
+    "queue and after 5 receives goes to the fan-out dead-letter queue (the queue's redrive policy).",
+    "ingest": "EventBridge invokes it asynchronously, and its on-failure destination (the ingestion dead-letter "
+    "queue, after 2 retries) already receives every failed invocation, with the error; a dead-letter config "
+    "would add the same event without it.",
+}
+
 
 @dataclass(frozen=True)
 class FunctionSpec:
@@ -317,13 +343,14 @@ class RealtimeFunctions(Construct):
                 f"execute-api:ManageConnections for {method} @connections/*: connection ids exist only at "
                 "run time; the ARN is scoped to this API, its stage and this one method.",
             )
-        acknowledge(
-            function,
-            "AwsSolutions-L1",
+        pinned = (
             "Pinned to python3.13 on purpose: the shared layer's compiled wheels (cffi, cryptography for "
             "cp313/abi3 aarch64) and the Powertools layer (…-python313-arm64) are built for 3.13, which "
-            "Lambda supports; move all three together.",
+            "Lambda supports; move all three together."
         )
+        acknowledge(function, "AwsSolutions-L1", pinned)
+        acknowledge(function, "Serverless-LambdaLatestVersion", pinned)
+        acknowledge(function, "Serverless-LambdaDLQ", FAILED_INVOCATIONS[name])
 
     def _statements(self, name: FunctionName, env: dict[str, str]) -> list[iam.PolicyStatement]:
         statements = []

@@ -31,6 +31,7 @@ from infra.config import FunctionName, StackConfig
 from infra.event_bus import RealtimeEventBus
 from infra.fanout_queue import FanoutQueue
 from infra.functions import RealtimeFunctions, service_name
+from infra.nag import acknowledge
 
 PERIOD = Duration.minutes(5)
 SERVICE_DIMENSION = "service"
@@ -216,7 +217,14 @@ class Monitoring(Construct):
         )
         key.grant(iam.ServicePrincipal("cloudwatch.amazonaws.com"), "kms:Decrypt", "kms:GenerateDataKey")
         topic = sns.Topic(self, "AlarmTopic", master_key=key, enforce_ssl=True)
-        topic.add_subscription(subscriptions.EmailSubscription(email))
+        subscription = topic.add_subscription(subscriptions.EmailSubscription(email))
+        acknowledge(
+            subscription,
+            "Serverless-SNSRedrivePolicy",
+            "E-mail notifications of alarms: the alarm's state and history stay in CloudWatch and on the "
+            "dashboard whether or not an e-mail arrives; a queue of undelivered e-mails would need a watcher of "
+            "its own.",
+        )
         return topic
 
     def _dashboard(

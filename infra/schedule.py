@@ -16,6 +16,7 @@ from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from infra.config import StackConfig
+from infra.nag import acknowledge
 
 
 class SweepSchedule(Construct):
@@ -31,4 +32,17 @@ class SweepSchedule(Construct):
             description=f"Runs the sweeper every {config.sweep_minutes} min (context sweepMinutes)",
             schedule=events.Schedule.rate(period),
             targets=[targets.LambdaFunction(sweeper, max_event_age=period)],
+        )
+        acknowledge(
+            sweeper.node.find_child("EventInvokeConfig"),
+            "Serverless-LambdaAsyncFailureDestination",
+            "A failed sweep needs no replay: the next run resumes from the cursor in the table and the "
+            "scheduled event carries no data; sweeper-errors raises the alarm.",
+        )
+        acknowledge(
+            self.rule,
+            "Serverless-EventBusDLQ",
+            "The schedule's events carry no data: a tick EventBridge could not deliver is made up by the next "
+            "one (the sweeper resumes from its cursor), and ticks older than one period are dropped on purpose "
+            "so that runs never pile up.",
         )

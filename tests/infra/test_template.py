@@ -21,6 +21,7 @@ from infra.functions import (
     REPLAY_BUDGET_SECONDS,
     REPLAY_OVERRUN_SECONDS,
 )
+from infra.log_groups import LOGS_KEY_ACTIONS
 from infra.monitoring import APP_METRICS
 from infra.permissions import (
     BUS_ACTIONS,
@@ -44,6 +45,7 @@ from tests.infra.support import (
     functions_by_name,
     grants,
     integration_function,
+    resolve,
     role_statements,
 )
 
@@ -363,6 +365,32 @@ def test_each_function_logs_to_its_own_group_with_the_configured_retention(stack
         groups.add(group_id)
         assert stack.json["Resources"][group_id]["Properties"]["RetentionInDays"] == stack.config.log_retention_days
     assert len(groups) == len(FUNCTION_NAMES)
+
+
+def test_every_log_group_is_encrypted_with_the_stacks_logs_key(stack: Synthesized) -> None:
+    (key_id,) = [k for k in stack.resources("AWS::KMS::Key") if k.startswith("LogsKey")]
+    log_groups = stack.resources("AWS::Logs::LogGroup")
+    assert len(log_groups) == len(FUNCTION_NAMES) + 2  # the functions' and both APIs' access logs
+    for log_group in log_groups.values():
+        assert log_group["Properties"]["KmsKeyId"] == {"Fn::GetAtt": [key_id, "Arn"]}
+    key = stack.resources("AWS::KMS::Key")[key_id]
+    assert key["Properties"]["EnableKeyRotation"] is True
+    # As long-lived as the logs it encrypts (they are unreadable without it).
+    assert key["DeletionPolicy"] == ("Retain" if stack.config.retain_data else "Delete")
+    account_root, logs_service = key["Properties"]["KeyPolicy"]["Statement"]
+    assert resolve(account_root["Principal"]["AWS"]) == "arn:aws:iam::123456789012:root"  # CDK's default
+    # CloudWatch Logs of the stack's region only, for log groups of its account and region only.
+    assert set(logs_service["Principal"]) == {"Service"}
+    assert resolve(logs_service["Principal"]["Service"]) == "logs.us-east-1.amazonaws.com"
+    assert actions(logs_service) == sorted(LOGS_KEY_ACTIONS)
+    ((operator, condition),) = logs_service["Condition"].items()
+    assert operator == "ArnLike"
+    assert {k: resolve(v) for k, v in condition.items()} == {
+        "kms:EncryptionContext:aws:logs:arn": "arn:aws:logs:us-east-1:123456789012:log-group:*"
+    }
+    # CloudWatch Logs encrypts what the functions write: no role needs the key.
+    for name in FUNCTION_NAMES:
+        assert not [s for s in role_statements(stack, name) if any(a.startswith("kms:") for a in actions(s))], name
 
 
 def test_reserved_concurrency_is_optional(default: Synthesized, custom: Synthesized) -> None:
