@@ -55,6 +55,12 @@ HUB_CONTEXT_KEYS: dict[str, str] = {
     "AUTO_JOIN_GROUP": "autoJoinGroup",
     "CONNECT_ROLE": "connectRole",
     "PUBLISH_ROLE": "publishRole",
+    "ADMIN_ROLE": "adminRole",
+    "TOKEN_EXPIRY_GRACE_SECONDS": "tokenExpiryGraceSeconds",
+    "ACTION_RATE_PER_SECOND": "actionRatePerSecond",
+    "ACTION_BURST": "actionBurst",
+    "REPLAY_MESSAGES_PER_MINUTE": "replayMessagesPerMinute",
+    "REPLAY_BYTES_PER_MINUTE": "replayBytesPerMinute",
     "FANOUT_CONCURRENCY": "fanoutConcurrency",
     "SEND_MAX_ATTEMPTS": "sendMaxAttempts",
     "HISTORY_TTL_SECONDS": "historyTtlSeconds",
@@ -89,6 +95,17 @@ class StackConfig(BaseModel):
     # -- authorisation and groups (the functions' HubSettings) ------------------------------
     connect_role: Name = Field(default="admin", alias="connectRole")
     publish_role: Name = Field(default="admin", alias="publishRole")
+    admin_role: Name = Field(default="admin", alias="adminRole")
+    # Token expiry on open sockets and per-connection limits (HubSettings' defaults and bounds).
+    token_expiry_grace_seconds: int = Field(
+        default=_hub_default("token_expiry_grace_seconds"), alias="tokenExpiryGraceSeconds"
+    )
+    action_rate_per_second: float = Field(default=_hub_default("action_rate_per_second"), alias="actionRatePerSecond")
+    action_burst: int = Field(default=_hub_default("action_burst"), alias="actionBurst")
+    replay_messages_per_minute: int = Field(
+        default=_hub_default("replay_messages_per_minute"), alias="replayMessagesPerMinute"
+    )
+    replay_bytes_per_minute: int = Field(default=_hub_default("replay_bytes_per_minute"), alias="replayBytesPerMinute")
     groups: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_GROUP_ROLES), alias="groups")
     auto_join_group: str = Field(default="admins", alias="autoJoinGroup")
     fanout_concurrency: int = Field(default=16, alias="fanoutConcurrency", ge=1, le=128)
@@ -260,7 +277,7 @@ class StackConfig(BaseModel):
     @property
     def roles(self) -> list[str]:
         """Every role the hub checks, in a stable order (the Cognito groups to create)."""
-        return sorted({self.connect_role, self.publish_role, *self.groups.values()})
+        return sorted({self.connect_role, self.publish_role, self.admin_role, *self.groups.values()})
 
     def hub_environment(self) -> dict[str, str]:
         """HubSettings variables that come from configuration (not from other resources),
@@ -270,6 +287,12 @@ class StackConfig(BaseModel):
             "AUTO_JOIN_GROUP": self.auto_join_group,
             "CONNECT_ROLE": self.connect_role,
             "PUBLISH_ROLE": self.publish_role,
+            "ADMIN_ROLE": self.admin_role,
+            "TOKEN_EXPIRY_GRACE_SECONDS": str(self.token_expiry_grace_seconds),
+            "ACTION_RATE_PER_SECOND": str(self.action_rate_per_second),
+            "ACTION_BURST": str(self.action_burst),
+            "REPLAY_MESSAGES_PER_MINUTE": str(self.replay_messages_per_minute),
+            "REPLAY_BYTES_PER_MINUTE": str(self.replay_bytes_per_minute),
             "FANOUT_CONCURRENCY": str(self.fanout_concurrency),
             "SEND_MAX_ATTEMPTS": str(self.send_max_attempts),
             "HISTORY_TTL_SECONDS": str(self.history_ttl_seconds),

@@ -117,7 +117,10 @@ SPECS: tuple[FunctionSpec, ...] = (
     FunctionSpec("connect", "WebSocket $connect: records the connection", 256, 10, (HubSettings,)),
     FunctionSpec("disconnect", "WebSocket $disconnect: removes the connection", 256, 10, (HubSettings,)),
     # Subscribe + a resume's replay (REPLAY_BUDGET_SECONDS + REPLAY_OVERRUN_SECONDS) fit in it.
-    FunctionSpec("message", "WebSocket actions and $default", 512, INTEGRATION_TIMEOUT_SECONDS, (HubSettings,)),
+    # AuthSettings: the `refresh` action verifies the new token.
+    FunctionSpec(
+        "message", "WebSocket actions and $default", 512, INTEGRATION_TIMEOUT_SECONDS, (HubSettings, AuthSettings)
+    ),
     FunctionSpec(
         "rest_api",
         "REST API /api/admin/realtime/*",

@@ -65,6 +65,8 @@ APP_METRICS: dict[str, tuple[FunctionName, ...]] = {
     "MessagesQueued": PUBLISHERS,  # hub._enqueue: a publish handed to the workers
     "IngestRejected": ("ingest",),  # an event sent to the dead-letter queue, refused
     "LifecycleEventsFailed": LIFECYCLE_EMITTERS,  # realtime/adapters/event_bus.py: not put on the bus
+    "CloseFailures": ("message", "rest_api", "sweeper"),  # hub._close_socket: DELETE @connections failed
+    "UnreadableItems": ("message", "rest_api"),  # a stored message no reader could parse: skipped
 }
 
 
@@ -120,6 +122,20 @@ class Monitoring(Construct):
             "Messages not delivered after every retry (WebSocket and REST publishes)",
         )
         self._alarm("dynamodb-throttles", table_throttles, 1, "DynamoDB throttled requests")
+        self._alarm(
+            "close-failures",
+            self._total("CloseFailures"),
+            1,
+            "Closing a connection at API Gateway failed after retries (an expired token, a revocation or the "
+            "sweeper): it was removed from the table, so it receives nothing, but its socket may stay open",
+        )
+        self._alarm(
+            "unreadable-items",
+            self._total("UnreadableItems"),
+            1,
+            "A stored message could not be read back and was skipped (the write path refuses such payloads: "
+            "look for an older writer or a manual edit of the table)",
+        )
         # No labels on what an alarm watches (a label makes it a metric-math query).
         dead_letters = {
             "fanout": fanout.dead_letter_queue.metric_approximate_number_of_messages_visible(

@@ -98,19 +98,19 @@ TABLE_ACTIONS: dict[FunctionName, tuple[str, ...]] = {
     ),
 }
 
-# @connections methods each function calls (realtime/adapters/management_api.py and
-# signed_sender.py): replies and fan-out POST. The senders' `close` (DELETE) has no caller,
-# so nobody is granted it.
+# @connections methods each function calls (realtime/adapters/signed_sender.py): replies
+# and fan-out POST; `close` (DELETE) by the hub's _close: `message` closes a connection whose
+# token expired, `sweeper` the connections it removes, `rest_api` the ones an admin revokes.
 MANAGEMENT_API_METHODS: dict[FunctionName, tuple[str, ...]] = {
     "authorizer": (),
     "connect": (),
     "disconnect": (),
     "fanout_worker": ("POST",),
     "ingest": ("POST",),
-    "message": ("POST",),
-    "rest_api": ("POST",),
+    "message": ("DELETE", "POST"),
+    "rest_api": ("DELETE", "POST"),
     "rest_authorizer": (),
-    "sweeper": (),
+    "sweeper": ("DELETE",),
 }
 
 # SQS actions each function's code calls, granted on every queue whose URL its settings

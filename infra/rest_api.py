@@ -21,7 +21,7 @@ from constructs import Construct, IConstruct
 from infra.config import StackConfig
 from infra.log_groups import log_group
 from infra.nag import acknowledge
-from realtime.entrypoints.rest import BASE_PATH, PUBLIC_PATHS
+from realtime.entrypoints.rest import BASE_PATH, GATEWAY_RESPONSES, PUBLIC_PATHS, gateway_response_template
 
 AUTHORIZER_IDENTITY_SOURCE = "Authorization"
 # API Gateway caches the policy per token: it allows every route of the stage
@@ -33,7 +33,7 @@ BEARER_HEADER_PATTERN = r"^\s*[Bb][Ee][Aa][Rr][Ee][Rr] \s*[A-Za-z0-9_=-]+\.[A-Za
 
 # The browser preflight (answered by API Gateway) agrees with the headers the function
 # adds to its responses (realtime/entrypoints/rest.py, CORSConfig from CORS_ALLOW_ORIGINS).
-CORS_ALLOW_METHODS = ["GET", "POST", "OPTIONS"]
+CORS_ALLOW_METHODS = ["GET", "POST", "DELETE", "OPTIONS"]
 CORS_ALLOW_HEADERS = ["Authorization", "Content-Type", "Idempotency-Key"]
 CORS_MAX_AGE = Duration.minutes(10)
 
@@ -83,6 +83,7 @@ class RealtimeRestApi(Construct):
             results_cache_ttl=AUTHORIZER_CACHE_TTL,
         )
         self._routes(apigw.LambdaIntegration(handler, proxy=True, allow_test_invoke=False))
+        self._gateway_responses()
         self._firewall(config)
         # API Gateway (REST and WebSocket alike) logs through one role per account and region.
         self.account_setting: IConstruct | None = self.api.node.try_find_child("Account")
@@ -130,13 +131,14 @@ class RealtimeRestApi(Construct):
         )
         base = self.api.root.resource_for_path(BASE_PATH.strip("/"))
         for path in sorted(PUBLIC_PATHS):
+            # ANY: the function answers other methods with 405 and Allow, like every route.
             method = base.add_resource(path.removeprefix(f"{BASE_PATH}/")).add_method(
-                "GET",
+                "ANY",
                 integration,
                 authorization_type=apigw.AuthorizationType.NONE,
                 request_validator=validator,
             )
-            reason = f"GET {path} is public by design (liveness, connection count, API doc)"
+            reason = f"{path} is public by design (liveness, connection count, API doc)"
             acknowledge(method, "AwsSolutions-APIG4", reason)
             acknowledge(method, "AwsSolutions-COG4", reason)
 
@@ -155,6 +157,17 @@ class RealtimeRestApi(Construct):
             "or an external OIDC issuer, with the same code as the WebSocket authorizer, and requires the "
             "publish role; a Cognito user pool authorizer can neither check roles nor verify other issuers.",
         )
+
+    def _gateway_responses(self) -> None:
+        """API Gateway's own answers (refused token, no such route, throttled, too large…)
+        in the error shape of the function's: {"code", "message"}."""
+        for response_type, (status, code) in GATEWAY_RESPONSES.items():
+            self.api.add_gateway_response(
+                f"Response{response_type.title().replace('_', '')}",
+                type=getattr(apigw.ResponseType, response_type.replace("4XX", "4_XX").replace("5XX", "5_XX")),
+                status_code=str(status) if status is not None else None,
+                templates={"application/json": gateway_response_template(code)},
+            )
 
     def _firewall(self, config: StackConfig) -> None:
         if config.web_acl_arn:

@@ -133,6 +133,12 @@ def _configured(config: StackConfig, function: str = "message") -> dict[str, dic
             "fanout_queue_threshold": config.fanout_queue_threshold,
             "member_shard_size": config.member_shard_size,
             "lifecycle_source": config.lifecycle_source,
+            "admin_role": config.admin_role,
+            "token_expiry_grace_seconds": config.token_expiry_grace_seconds,
+            "action_rate_per_second": config.action_rate_per_second,
+            "action_burst": config.action_burst,
+            "replay_messages_per_minute": config.replay_messages_per_minute,
+            "replay_bytes_per_minute": config.replay_bytes_per_minute,
             # The existing bus by name, or the stack's own.
             "event_bus_name": config.event_bus_name or created_bus_name(config.stack_name),
         },

@@ -76,7 +76,7 @@ def test_the_sweep_needs_the_cursor_the_minute_queries_and_a_disconnect() -> Non
         "dynamodb:UpdateItem",
     }
     assert sweep.transaction_items == {"Delete", "Update"}
-    assert not sweep.management_api_methods  # it removes connections, never sends
+    assert sweep.management_api_methods == {"DELETE"}  # it closes what it removes, never sends
     assert f"{_HUB}.RealtimeHub.sweep_expired" in analysis().function("sweeper").code
 
 
@@ -176,7 +176,7 @@ def test_a_new_use_case_call_in_a_handler_is_followed(tmp_path: Path) -> None:
     )
     sweeper = Analysis(Program(layer, functions)).function("sweeper")
     assert f"{_HUB}.RealtimeHub.publish" in sweeper.code
-    assert sweeper.management_api_methods == {"POST"}  # fan-out: not granted to the sweeper
+    assert sweeper.management_api_methods == {"DELETE", "POST"}  # fan-out's POST: not granted to the sweeper
 
 
 # -- the analysis, on programs written for the purpose --------------------------------------------

@@ -207,7 +207,7 @@ def _methods(stack: Synthesized) -> dict[tuple[str, str], dict[str, Any]]:
 def test_rest_routes_and_who_may_call_them(stack: Synthesized) -> None:
     methods = _methods(stack)
     base = "/api/admin/realtime"
-    public = {(f"{base}/{path}", "GET") for path in ("health", "status", "openapi.json")}
+    public = {(f"{base}/{path}", "ANY") for path in ("health", "status", "openapi.json")}
     protected = (f"{base}/{{proxy+}}", "ANY")
     assert public | {protected} == {key for key in methods if key[1] != "OPTIONS"}
 
@@ -286,7 +286,7 @@ def test_cors_preflight_only_when_origins_are_configured(default: Synthesized, c
         assert headers["method.response.header.Access-Control-Allow-Headers"] == (
             "'Authorization,Content-Type,Idempotency-Key'"
         )
-        assert headers["method.response.header.Access-Control-Allow-Methods"] == "'GET,POST,OPTIONS'"
+        assert headers["method.response.header.Access-Control-Allow-Methods"] == "'GET,POST,DELETE,OPTIONS'"
         assert headers["method.response.header.Access-Control-Max-Age"] == "'600'"
         first, *others = custom.config.cors_allow_origins
         assert headers["method.response.header.Access-Control-Allow-Origin"] == f"'{first}'"
@@ -666,6 +666,8 @@ def test_alarms(stack: Synthesized) -> None:
         "rest-5xx",
         "delivery-failures",
         "dynamodb-throttles",
+        "close-failures",
+        "unreadable-items",
         "fanout-dlq-messages",
         "ingest-dlq-messages",
         "fanout-queue-age",
@@ -805,3 +807,16 @@ def test_outputs(default: Synthesized, custom: Synthesized) -> None:
     assert websocket_url[0] == "wss://"
     assert websocket_url[-1] == "/live"
     assert custom.json["Outputs"]["RestApiUrl"]["Value"]["Fn::Join"][1][-1] == "/api/admin/realtime"
+
+
+def test_api_gateways_own_answers_use_the_api_error_shape(stack: Synthesized) -> None:
+    from realtime.entrypoints.rest import GATEWAY_RESPONSES, gateway_response_template
+
+    responses = {
+        props["Properties"]["ResponseType"]: props["Properties"]
+        for props in stack.resources("AWS::ApiGateway::GatewayResponse").values()
+    }
+    assert set(responses) == set(GATEWAY_RESPONSES)
+    for response_type, (status, code) in GATEWAY_RESPONSES.items():
+        assert responses[response_type]["ResponseTemplates"] == {"application/json": gateway_response_template(code)}
+        assert responses[response_type].get("StatusCode") == (str(status) if status is not None else None)
