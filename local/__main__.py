@@ -24,6 +24,7 @@ Realtime admin hub - local stack (DynamoDB: moto at {dynamodb}, table {table})
   Lifecycle  {base_url}/_local/events (connection opened/closed, group occupied/vacated; also logged)
   Queues     groups over FANOUT_QUEUE_THRESHOLD (500) members fan out through SQS FIFO + the worker;
              dead letters: {base_url}/_local/dead-letters (ingestion)
+  Callbacks  {base_url}/@connections/<id> (SigV4-signed: AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local)
   Admin JWT  (sub=admin, roles=admin, valid 8 h; `make -s token` mints others)
 
 export TOKEN={token}

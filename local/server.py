@@ -37,6 +37,7 @@ from local.settings import (
     WEBSOCKET_PATH,
     function_environment,
 )
+from local.sigv4 import SigV4Verifier
 from realtime.config import MAX_MESSAGE_BYTES
 
 T = TypeVar("T")
@@ -146,6 +147,10 @@ class LocalStack:
         self._dynamodb.inject_faults(self._management_api.faults)
         environment = {**function_environment(self.port, self._dynamodb.endpoint), **self._extra_environment}
         self._saved_environment = process_env.apply(environment)
+        # @connections checks signatures against the credentials the functions sign with.
+        self._management_api.verifier = SigV4Verifier(
+            environment["AWS_ACCESS_KEY_ID"], environment["AWS_SECRET_ACCESS_KEY"], environment["AWS_REGION"]
+        )
         self._runtime = LambdaRuntime()
         self._bus = LocalEventBus(BusSettings.from_environment(environment, LOCAL_ACCOUNT_ID), self._runtime)
         self._bus.create_dead_letter_queue()

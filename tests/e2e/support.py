@@ -1,4 +1,5 @@
-"""What the e2e tests share: tokens, REST calls, and clients that are always closed."""
+"""What the e2e tests share: tokens, REST calls, signed @connections calls, and clients
+that are always closed."""
 
 from __future__ import annotations
 
@@ -6,14 +7,20 @@ import asyncio
 import copy
 import threading
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
+import boto3
 import httpx
 import pytest
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
 
 from local import lambdas
 from local.client import RealtimeClient
 from local.server import LocalStack
+from local.settings import LOCAL_ACCESS_KEY_ID, LOCAL_REGION, LOCAL_SECRET_ACCESS_KEY
 from local.tokens import mint_token
 
 TIMEOUT = 5.0
@@ -49,6 +56,44 @@ def rest(stack: LocalStack, jwt: str | None = None) -> httpx.AsyncClient:
     """An HTTP client for the REST API, authenticated as an admin unless told otherwise."""
     headers = bearer(jwt if jwt is not None else token("backend"))
     return httpx.AsyncClient(base_url=stack.rest_url, headers=headers, timeout=TIMEOUT)
+
+
+def management_client(
+    stack: LocalStack, *, access_key: str = LOCAL_ACCESS_KEY_ID, secret_key: str = LOCAL_SECRET_ACCESS_KEY
+) -> Any:
+    """boto3's `apigatewaymanagementapi` client on the local @connections API (it signs,
+    with the local credentials unless told otherwise)."""
+    return boto3.client(
+        "apigatewaymanagementapi",
+        endpoint_url=stack.base_url,
+        region_name=LOCAL_REGION,
+        aws_access_key_id=access_key,
+        aws_secret_access_key=secret_key,
+    )
+
+
+def signed_request(
+    stack: LocalStack,
+    method: str,
+    connection_id: str,
+    body: bytes = b"",
+    *,
+    secret_key: str = LOCAL_SECRET_ACCESS_KEY,
+    signed_at: datetime | None = None,
+) -> httpx.Request:
+    """A `@connections/{id}` request SigV4-signed with botocore, as of `signed_at` (now by default)."""
+    url = f"{stack.base_url}/@connections/{connection_id}"
+    request = AWSRequest(method=method, url=url, data=body)
+    timestamp = (signed_at or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
+    request.context["timestamp"] = timestamp
+    request.headers["X-Amz-Date"] = timestamp
+    signer = SigV4Auth(Credentials(LOCAL_ACCESS_KEY_ID, secret_key), "execute-api", LOCAL_REGION)
+    signature = signer.signature(signer.string_to_sign(request, signer.canonical_request(request)), request)
+    authorization = (
+        f"AWS4-HMAC-SHA256 Credential={signer.scope(request)}, "
+        f"SignedHeaders={signer.signed_headers(signer.headers_to_sign(request))}, Signature={signature}"
+    )
+    return httpx.Request(method, url, content=body, headers={"X-Amz-Date": timestamp, "Authorization": authorization})
 
 
 class Clients:
