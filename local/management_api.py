@@ -3,6 +3,11 @@ on the wire as AWS serves it, so boto3's `apigatewaymanagementapi` client works 
 
 - Every call must be SigV4-signed with the local credentials (local/sigv4.py): unsigned
   or wrongly signed calls get API Gateway's 403s.
+- POST queues the frame in the connection's outbound buffer and answers at once (never
+  waiting for the client to read): 200, 429 `LimitExceededException` when that buffer is
+  full, 410 when the connection is gone or closing (local/outbox.py).
+- DELETE answers 204 at once; the frames already accepted are sent, then the close frame,
+  and $disconnect follows, as in AWS.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from local.connections import ConnectionRegistry, LiveConnection
 from local.events import now_ms
 from local.faults import Fault, FaultPlan
 from local.ids import rest_request_id
+from local.outbox import Offer
 from local.settings import LOCAL_ACCESS_KEY_ID, LOCAL_REGION, LOCAL_SECRET_ACCESS_KEY
 from local.sigv4 import SigV4Verifier
 from realtime.config import MAX_MESSAGE_BYTES
@@ -40,6 +46,7 @@ class ManagementApi:
         self._registry = registry
         self.faults = faults or FaultPlan()
         self.verifier = verifier or SigV4Verifier(LOCAL_ACCESS_KEY_ID, LOCAL_SECRET_ACCESS_KEY, LOCAL_REGION)
+        self._closing: set[asyncio.Task[None]] = set()
 
     async def handle(self, request: Request) -> Response:
         started = now_ms()
@@ -80,16 +87,23 @@ class ManagementApi:
         if fault is Fault.THROTTLE:
             return _error(429, "LimitExceededException", "Rate exceeded (injected fault)")
         if request.method == "POST":
-            return await self._post(body, live)
+            return self._post(body, live)
         if request.method == "GET":
             return _json(200, _describe(live))
-        await live.close(*DELETED_CLOSE)  # $disconnect follows, as in AWS
+        # The socket closes in the background, after the frames already accepted; the
+        # connection is gone for callers from now on ($disconnect follows, as in AWS).
+        task = asyncio.get_running_loop().create_task(live.close(*DELETED_CLOSE))
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)
         return Response(status_code=204, headers=_request_id_header())
 
-    async def _post(self, payload: bytes, live: LiveConnection) -> Response:
+    def _post(self, payload: bytes, live: LiveConnection) -> Response:
         if len(payload) > MAX_MESSAGE_BYTES:
             return _too_large()
-        if not await live.send(payload):
+        outcome = live.send(payload)
+        if outcome is Offer.FULL:
+            return _error(429, "LimitExceededException", "The WebSocket client side buffer is full")
+        if outcome is Offer.CLOSED:
             return _error(410, "GoneException", None)
         return Response(status_code=200, headers=_request_id_header())
 
