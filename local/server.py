@@ -28,7 +28,7 @@ from local.fanout_queue import LocalFanoutQueue
 from local.faults import FaultPlan
 from local.lambdas import LambdaRuntime
 from local.management_api import ManagementApi
-from local.protocols import GatewayWebSocketProtocol
+from local.protocols import GatewayWebSocketProtocol, LimitedHttpProtocol
 from local.schedule import SweepSchedule
 from local.settings import (
     EVENT_BUS_PATH,
@@ -163,6 +163,7 @@ class LocalStack:
         self._schedule = SweepSchedule(gateway, self._runtime)
         config = uvicorn.Config(
             build_app(gateway, self._runtime, self._registry, self._management_api, self._bus),
+            http=LimitedHttpProtocol,  # 414 / 431 as API Gateway answers them (local/protocols.py)
             ws=GatewayWebSocketProtocol,  # uvicorn's websockets-sansio, with the additions of local/protocols.py
             ws_max_size=MAX_MESSAGE_BYTES,  # a bigger message is closed with 1009, as in AWS
             ws_per_message_deflate=False,  # API Gateway negotiates no compression either
