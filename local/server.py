@@ -39,7 +39,8 @@ from local.settings import (
     function_environment,
 )
 from local.sigv4 import SigV4Verifier
-from realtime.config import MAX_MESSAGE_BYTES
+from realtime.auth import TokenVerifier
+from realtime.config import MAX_MESSAGE_BYTES, AuthSettings
 
 T = TypeVar("T")
 
@@ -162,7 +163,14 @@ class LocalStack:
         gateway = Gateway(domain_name=f"{self.host}:{self.port}")
         self._schedule = SweepSchedule(gateway, self._runtime)
         config = uvicorn.Config(
-            build_app(gateway, self._runtime, self._registry, self._management_api, self._bus),
+            build_app(
+                gateway,
+                self._runtime,
+                self._registry,
+                self._management_api,
+                self._bus,
+                admin_verifier=TokenVerifier(AuthSettings.from_env(environment)),  # the functions' settings
+            ),
             http=LimitedHttpProtocol,  # 414 / 431 as API Gateway answers them (local/protocols.py)
             ws=GatewayWebSocketProtocol,  # uvicorn's websockets-sansio, with the additions of local/protocols.py
             ws_max_size=MAX_MESSAGE_BYTES,  # a bigger message is closed with 1009, as in AWS

@@ -21,6 +21,9 @@ LOCAL_EVENT_BUS_NAME = "realtime-local"
 LOCAL_LIFECYCLE_SOURCE = "realtime.hub"
 LOCAL_INGEST_DEAD_LETTER_QUEUE = "realtime-local-ingest-dlq"
 EVENT_BUS_PATH = "/_aws/events"
+# The emulator's own tooling routes (/_local/events, /_local/dead-letters): admin tokens only.
+LOCAL_TOOLING_PATH = "/_local"
+LOCAL_ADMIN_ROLE = "admin"
 # The fan-out queue (FIFO) and its dead-letter queue, in moto's SQS (local/fanout_queue.py).
 LOCAL_FANOUT_QUEUE = "realtime-local-fanout.fifo"
 LOCAL_FANOUT_DEAD_LETTER_QUEUE = "realtime-local-fanout-dlq.fifo"

@@ -1,5 +1,5 @@
-"""What the e2e tests share: tokens, REST calls, signed @connections calls, and clients
-that are always closed."""
+"""What the e2e tests share: tokens, REST calls, signed @connections calls, the admin
+tooling routes, and clients that are always closed."""
 
 from __future__ import annotations
 
@@ -64,6 +64,12 @@ def rest(stack: LocalStack, jwt: str | None = None) -> httpx.AsyncClient:
     """An HTTP client for the REST API, authenticated as an admin unless told otherwise."""
     headers = bearer(jwt if jwt is not None else token("backend"))
     return httpx.AsyncClient(base_url=stack.rest_url, headers=headers, timeout=TIMEOUT)
+
+
+def tooling(stack: LocalStack, jwt: str | None = None) -> httpx.AsyncClient:
+    """An HTTP client for the stack's /_local/ routes, with an admin token unless told otherwise."""
+    headers = bearer(jwt if jwt is not None else token("ops"))
+    return httpx.AsyncClient(base_url=stack.base_url, headers=headers, timeout=TIMEOUT)
 
 
 def management_client(
