@@ -24,6 +24,8 @@ Realtime admin hub - local stack (DynamoDB: moto at {dynamodb}, table {table})
   Lifecycle  {base_url}/_local/events (connection opened/closed, group occupied/vacated; also logged)
   Queues     groups over FANOUT_QUEUE_THRESHOLD (500) members fan out through SQS FIFO + the worker;
              dead letters: {base_url}/_local/dead-letters (ingestion)
+             (the /_local/ routes need an admin token: -H "Authorization: Bearer $TOKEN")
+  Callbacks  {base_url}/@connections/<id> (SigV4-signed: AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local)
   Admin JWT  (sub=admin, roles=admin, valid 8 h; `make -s token` mints others)
 
 export TOKEN={token}
@@ -35,7 +37,8 @@ Try it:
   curl -s -X POST {rest_url}/broadcast/analytics \\
     -H "Authorization: Bearer $TOKEN" -H "Content-Type: application/json" \\
     -d '{{"metrics":{{"cpu":0.5}}}}'
-  curl -s -X POST {base_url}/_local/events -H "Content-Type: application/json" \\
+  curl -s -X POST {base_url}/_local/events -H "Authorization: Bearer $TOKEN" \\
+    -H "Content-Type: application/json" \\
     -d '{{"source":"my.service","detail-type":"Realtime Publish",
          "detail":{{"group":"alerts","type":"Alert","data":{{"title":"Disk","message":"91%"}}}}}}'
 

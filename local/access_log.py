@@ -83,3 +83,8 @@ def management(source_ip: str, method: str, connection_id: str, status: int, len
         length,
         now_ms() - started_ms,
     )
+
+
+def refused(source_ip: str, status: int, reason: str) -> None:
+    """A request answered before it reached a route (its path may carry a token: not logged)."""
+    logger.info('%s - - [%s] "-" %d %s', source_ip, request_time(now_ms()), status, reason)

@@ -3,24 +3,27 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from dataclasses import dataclass
 
-from starlette.websockets import WebSocket, WebSocketDisconnect
+from starlette.websockets import WebSocket
 
 from local.events import Session, now_ms
 from local.ids import gateway_id
+from local.outbox import Offer, Outbox
 
 
-@dataclass
 class LiveConnection:
-    session: Session
-    websocket: WebSocket
-    last_active_ms: int
-    # Set when the gateway itself closes the socket (DeleteConnection, shutdown, a fault).
-    closed_by_gateway: tuple[int, str] | None = None
-    # Dropped without $disconnect: what AWS leaves behind when that invocation is lost.
-    vanished: bool = False
+    """One open socket: its session, and the outbound buffer its frames go through."""
+
+    def __init__(self, session: Session, websocket: WebSocket) -> None:
+        self.session = session
+        self.websocket = websocket
+        self.last_active_ms = now_ms()
+        # Set when the gateway itself closes the socket (DeleteConnection, shutdown, a fault).
+        self.closed_by_gateway: tuple[int, str] | None = None
+        # Dropped without $disconnect: what AWS leaves behind when that invocation is lost.
+        self.vanished = False
+        self._outbox = Outbox(websocket, on_sent=self.touch)
 
     @property
     def connection_id(self) -> str:
@@ -29,32 +32,23 @@ class LiveConnection:
     def touch(self) -> None:
         self.last_active_ms = now_ms()
 
-    async def send(self, payload: bytes) -> bool:
-        """One frame (text when the payload is UTF-8, as API Gateway sends it). False
-        when the socket is already closing."""
+    def send(self, payload: bytes) -> Offer:
+        """Queue one frame (text when the payload is UTF-8, as API Gateway sends it); never
+        waits for the client. FULL when its buffer is full, CLOSED when it is closing."""
         if self.closed_by_gateway is not None:
-            return False
-        try:
-            text = payload.decode("utf-8")
-        except UnicodeDecodeError:
-            text = None
-        try:
-            if text is None:
-                await self.websocket.send_bytes(payload)
-            else:
-                await self.websocket.send_text(text)
-        except (WebSocketDisconnect, RuntimeError, OSError):  # closed under us
-            return False
-        self.touch()
-        return True
+            return Offer.CLOSED
+        return self._outbox.offer(payload)
 
-    async def close(self, code: int, reason: str) -> None:
-        if self.closed_by_gateway is not None:
-            return
-        self.closed_by_gateway = (code, reason)
-        # When the client went first, its disconnect is already on its way.
-        with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
-            await self.websocket.close(code, reason)
+    async def close(self, code: int, reason: str, *, flush: bool = True) -> None:
+        """Close the socket: after the frames already accepted when `flush` (a normal
+        close), dropping them otherwise (a connection lost)."""
+        if self.closed_by_gateway is None:
+            self.closed_by_gateway = (code, reason)
+        await self._outbox.close(code, reason, flush=flush)
+
+    def closed(self) -> None:
+        """The socket is closed (by either side): nothing more can be written."""
+        self._outbox.discard()
 
 
 @dataclass(frozen=True)
@@ -111,7 +105,7 @@ class ConnectionRegistry:
         if live is None:
             return False
         live.vanished = True
-        await live.close(1001, "Going away")
+        await live.close(1001, "Going away", flush=False)
         return True
 
     async def close_all(self, code: int, reason: str) -> None:

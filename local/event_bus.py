@@ -13,6 +13,7 @@
 - The dead-letter queue is an SQS queue in moto (`GET /_local/dead-letters` lists it).
 - `POST /_local/events` with `{"source", "detail-type", "detail"}` puts one event, for
   backends that would rather not sign AWS requests.
+- The `/_local/` routes answer admins only (an admin bearer token: local/app.py).
 """
 
 from __future__ import annotations

@@ -28,6 +28,7 @@ from local.fanout_queue import LocalFanoutQueue
 from local.faults import FaultPlan
 from local.lambdas import LambdaRuntime
 from local.management_api import ManagementApi
+from local.protocols import GatewayWebSocketProtocol, LimitedHttpProtocol
 from local.schedule import SweepSchedule
 from local.settings import (
     EVENT_BUS_PATH,
@@ -37,7 +38,9 @@ from local.settings import (
     WEBSOCKET_PATH,
     function_environment,
 )
-from realtime.config import MAX_MESSAGE_BYTES
+from local.sigv4 import SigV4Verifier
+from realtime.auth import TokenVerifier
+from realtime.config import MAX_MESSAGE_BYTES, AuthSettings
 
 T = TypeVar("T")
 
@@ -146,6 +149,10 @@ class LocalStack:
         self._dynamodb.inject_faults(self._management_api.faults)
         environment = {**function_environment(self.port, self._dynamodb.endpoint), **self._extra_environment}
         self._saved_environment = process_env.apply(environment)
+        # @connections checks signatures against the credentials the functions sign with.
+        self._management_api.verifier = SigV4Verifier(
+            environment["AWS_ACCESS_KEY_ID"], environment["AWS_SECRET_ACCESS_KEY"], environment["AWS_REGION"]
+        )
         self._runtime = LambdaRuntime()
         self._bus = LocalEventBus(BusSettings.from_environment(environment, LOCAL_ACCOUNT_ID), self._runtime)
         self._bus.create_dead_letter_queue()
@@ -156,8 +163,16 @@ class LocalStack:
         gateway = Gateway(domain_name=f"{self.host}:{self.port}")
         self._schedule = SweepSchedule(gateway, self._runtime)
         config = uvicorn.Config(
-            build_app(gateway, self._runtime, self._registry, self._management_api, self._bus),
-            ws="websockets-sansio",
+            build_app(
+                gateway,
+                self._runtime,
+                self._registry,
+                self._management_api,
+                self._bus,
+                admin_verifier=TokenVerifier(AuthSettings.from_env(environment)),  # the functions' settings
+            ),
+            http=LimitedHttpProtocol,  # 414 / 431 as API Gateway answers them (local/protocols.py)
+            ws=GatewayWebSocketProtocol,  # uvicorn's websockets-sansio, with the additions of local/protocols.py
             ws_max_size=MAX_MESSAGE_BYTES,  # a bigger message is closed with 1009, as in AWS
             ws_per_message_deflate=False,  # API Gateway negotiates no compression either
             lifespan="off",

@@ -10,6 +10,10 @@ LOCAL_ISSUER = "https://realtime.local/issuer"
 LOCAL_AUDIENCE = "realtime-dashboard"
 LOCAL_TABLE_NAME = "realtime-local"
 LOCAL_REGION = "us-east-1"
+# The functions' AWS credentials: moto accepts any, and the local @connections API checks
+# SigV4 signatures against these (local/sigv4.py). Placeholders, not secrets.
+LOCAL_ACCESS_KEY_ID = "local"
+LOCAL_SECRET_ACCESS_KEY = "local"  # noqa: S105
 DEFAULT_PORT = 8000
 # EventBridge: the local bus (local/event_bus.py) answers PutEvents under this path, and
 # the ingestion's dead-letter queue lives in moto's SQS (same endpoint as DynamoDB).
@@ -17,6 +21,9 @@ LOCAL_EVENT_BUS_NAME = "realtime-local"
 LOCAL_LIFECYCLE_SOURCE = "realtime.hub"
 LOCAL_INGEST_DEAD_LETTER_QUEUE = "realtime-local-ingest-dlq"
 EVENT_BUS_PATH = "/_aws/events"
+# The emulator's own tooling routes (/_local/events, /_local/dead-letters): admin tokens only.
+LOCAL_TOOLING_PATH = "/_local"
+LOCAL_ADMIN_ROLE = "admin"
 # The fan-out queue (FIFO) and its dead-letter queue, in moto's SQS (local/fanout_queue.py).
 LOCAL_FANOUT_QUEUE = "realtime-local-fanout.fifo"
 LOCAL_FANOUT_DEAD_LETTER_QUEUE = "realtime-local-fanout-dlq.fifo"
@@ -42,9 +49,8 @@ def function_environment(port: int, dynamodb_endpoint: str) -> dict[str, str]:
         "FANOUT_QUEUE_URL": f"{dynamodb_endpoint}/{LOCAL_ACCOUNT_ID}/{LOCAL_FANOUT_QUEUE}",
         "AWS_DEFAULT_REGION": LOCAL_REGION,
         "AWS_REGION": LOCAL_REGION,
-        # moto accepts any credentials; these are placeholders, not secrets.
-        "AWS_ACCESS_KEY_ID": "local",
-        "AWS_SECRET_ACCESS_KEY": "local",
+        "AWS_ACCESS_KEY_ID": LOCAL_ACCESS_KEY_ID,
+        "AWS_SECRET_ACCESS_KEY": LOCAL_SECRET_ACCESS_KEY,
         "POWERTOOLS_SERVICE_NAME": "realtime-local",
         "POWERTOOLS_METRICS_NAMESPACE": "RealtimeLocal",
         "POWERTOOLS_TRACE_DISABLED": "true",

@@ -81,7 +81,7 @@ class WebSocketGateway:
             # $connect has recorded the connection, so AWS would still run $disconnect.
             await self._disconnect(session, *_CLOSED_ABNORMALLY)
             return
-        live = LiveConnection(session=session, websocket=websocket, last_active_ms=now_ms())
+        live = LiveConnection(session, websocket)
         self._registry.add(live)
         try:
             code, reason = await self._pump(live)
@@ -90,6 +90,7 @@ class WebSocketGateway:
             code, reason = _CLOSED_ABNORMALLY
         finally:
             self._registry.remove(session.connection_id)
+            live.closed()
         if not live.vanished:
             await self._disconnect(session, code, reason)
 
@@ -136,6 +137,7 @@ class WebSocketGateway:
         except BaseException:
             worker.cancel()
             raise
+        live.closed()  # from now on a POST to it is answered 410, as in AWS
         inbox.put_nowait(None)  # frames already read are still processed, then $disconnect
         await worker
         return status
@@ -167,7 +169,7 @@ class WebSocketGateway:
             status = 500
             # What API Gateway sends the client when the integration fails.
             error = {"message": "Internal server error", "connectionId": live.connection_id}
-            await live.send(json.dumps({**error, "requestId": context["requestId"]}).encode())
+            live.send(json.dumps({**error, "requestId": context["requestId"]}).encode())
         access_log.websocket(live.session.source_ip, context["routeKey"], status, live.connection_id, started)
 
     async def _disconnect(self, session: Session, code: int, reason: str) -> None:

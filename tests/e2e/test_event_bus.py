@@ -20,7 +20,7 @@ import pytest
 
 from local.server import LocalStack
 from realtime.errors import ServiceUnavailable
-from tests.e2e.support import Clients, rest, subscribe, token
+from tests.e2e.support import Clients, rest, subscribe, token, tooling
 
 pytestmark = pytest.mark.e2e
 
@@ -94,7 +94,7 @@ async def test_a_publish_event_put_with_boto3_reaches_the_subscribers(stack: Loc
 
 async def test_a_user_event_posted_to_the_local_route_reaches_that_user(stack: LocalStack) -> None:
     user = f"user-{uuid.uuid4().hex[:8]}"
-    async with Clients(stack) as clients, httpx.AsyncClient(base_url=stack.base_url, timeout=5) as http:
+    async with Clients(stack) as clients, tooling(stack) as http:
         mine, other = await clients.open(token(user)), await clients.open()
         detail = {"userId": user, "type": "TestMessage", "data": {"message": "just you"}}
         response = await http.post("/_local/events", json={"source": SOURCE, "detail-type": PUBLISH, "detail": detail})
@@ -136,7 +136,7 @@ async def test_an_invalid_event_lands_in_the_dead_letter_queue_with_its_reason(s
 async def test_an_unknown_group_is_dead_lettered_and_listed_over_http(stack: LocalStack) -> None:
     event_id = await put_one(stack, {"group": "nope", "type": "Alert", "data": {"title": "t", "message": "m"}})
     await asyncio.to_thread(stack.wait_for_dead_letter, event_id)
-    async with httpx.AsyncClient(base_url=stack.base_url, timeout=5) as http:
+    async with tooling(stack) as http:
         letters = (await http.get("/_local/dead-letters")).json()
     [letter] = [item for item in letters if item["body"].get("event", {}).get("id") == event_id]
     assert letter["body"]["reason"] == "UnknownGroup"
@@ -219,7 +219,7 @@ async def test_the_events_route_lists_the_bus_after_an_index_and_by_detail_type(
         entry(stack, {"marker": marker}, DetailType="Local Test A"),
         entry(stack, {"marker": marker}, DetailType="Local Test B"),
     )
-    async with httpx.AsyncClient(base_url=stack.base_url, timeout=5) as http:
+    async with tooling(stack) as http:
         newer = (await http.get("/_local/events", params={"after": mark})).json()
         only_b = (await http.get("/_local/events", params={"after": mark, "detailType": "Local Test B"})).json()
     assert [item["event"]["detail-type"] for item in newer if item["event"]["detail"].get("marker") == marker] == [

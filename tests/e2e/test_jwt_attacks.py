@@ -53,7 +53,7 @@ def unsigned(alg: str) -> str:
 
 
 def tampered() -> str:
-    header, body, signature = signed().split(".")
+    header, _body, signature = signed().split(".")
     return f"{header}.{b64(claims(sub='root', roles=['admin', 'publisher']))}.{signature}"
 
 

@@ -133,6 +133,6 @@ def test_a_role_with_a_separator_never_becomes_two(custom_roles: None, invoke: I
         invoke, replies, "c1", {"action": "publish", "group": "alerts", "type": "TestMessage", "data": {"message": "m"}}
     )
     assert (reply["type"], reply["code"]) == ("Error", "Forbidden")
-    status, me = call(invoke, "GET", "/me", token)
+    _status, me = call(invoke, "GET", "/me", token)
     assert me["roles"] == ["viewer"]  # the malformed name is ignored, never split
     assert call(invoke, "DELETE", "/users/alice/connections", token)[0] == 403

@@ -34,7 +34,7 @@ def frames(sender: FakeSender, connection_id: str) -> list[dict[str, Any]]:
 
 def corrupt(repository: DynamoRepository, group: str, seq: int, envelope: str) -> None:
     """Overwrite a stored message with something no reader can parse (as an older writer could)."""
-    repository._client.put_item(  # noqa: SLF001 - the test plays a buggy old writer
+    repository._client.put_item(
         TableName=TABLE,
         Item=to_attributes({"pk": history_pk(group), "sk": seq_sk(seq), "envelope": envelope, "ttl": 2**40}),
     )
