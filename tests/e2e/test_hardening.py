@@ -186,6 +186,8 @@ async def test_a_flooding_connection_is_rate_limited_and_stays_open(stack: Local
 
 
 async def test_resume_amplification_is_bounded_by_the_replay_budget(stack: LocalStack) -> None:
+    if time.time() % 60 > 50:  # the budget is per minute: run the cycles within one
+        await asyncio.sleep(60 - time.time() % 60 + 0.2)
     with deployed_with(stack, REPLAY_MESSAGES_PER_MINUTE="30"):
         async with rest(stack) as http, Clients(stack) as clients:
             dashboard = await clients.open()
