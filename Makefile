@@ -13,12 +13,13 @@ export PYTHONPATH := $(CURDIR)/layers/realtime/python:$(CURDIR)
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: install dev token test lint typecheck unit integration e2e infra-test bench openapi clean help
+.PHONY: install dev token test lint typecheck unit integration e2e infra-test bench fuzz openapi clean help
 
 help:
 	@echo "make dev     - install, then run the local stack on 127.0.0.1:$(PORT) (PORT= overrides)"
 	@echo "make test    - install, then lint, type-check and run every test"
 	@echo "make -s token SUB=alice ROLES=admin - print a local development JWT"
+	@echo "make fuzz    - the REST and WebSocket fuzzers with many more examples (FUZZ_EXAMPLES=300)"
 	@echo "make bench   - benchmarks: the local stack (latency, throughput), then fan-out to 10k/100k simulated members"
 
 $(VENV)/.installed: requirements.lock
@@ -59,6 +60,12 @@ openapi: $(VENV)/.installed
 
 bench: $(VENV)/.installed
 	$(PY) -m bench
+
+# The fuzzers of `make test` (schemathesis on the REST API, hypothesis on the WebSocket),
+# with many more examples per operation: FUZZ_EXAMPLES=2000 make fuzz for a long run.
+FUZZ_EXAMPLES ?= 300
+fuzz: $(VENV)/.installed
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest -q tests/e2e/test_openapi_fuzz.py tests/e2e/test_websocket_fuzz.py
 
 -include infra.mk
 
