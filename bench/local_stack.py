@@ -17,7 +17,9 @@ _WS_LINE = re.compile(r"WebSocket\s+(ws://[^\s?]+)")
 
 
 class StackProcess:
-    def __init__(self) -> None:
+    def __init__(self, environment: dict[str, str] | None = None) -> None:
+        # Added to the stack's environment (the functions read it at their cold start).
+        self._environment = dict(environment or {})
         self._process: asyncio.subprocess.Process | None = None
         self._drain: asyncio.Task[None] | None = None
         self.ws_url = ""
@@ -26,7 +28,7 @@ class StackProcess:
     async def start(self, timeout: float = 60.0) -> None:
         """Start `python -m local --port 0 --quiet`; return once its banner names its URLs."""
         paths = [str(REPO / "layers" / "realtime" / "python"), str(REPO), os.environ.get("PYTHONPATH", "")]
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, paths))}
+        env = {**os.environ, **self._environment, "PYTHONPATH": os.pathsep.join(filter(None, paths))}
         self._process = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
