@@ -137,6 +137,9 @@ const REPLY_TYPES = new Set<string>([
   "Refreshed",
   "Error",
 ]);
+/** No tick for this long (a sleeping machine, a frozen tab): API Gateway has closed the
+ * idle connection, whatever the socket says. */
+const API_GATEWAY_IDLE_MS = 10 * 60_000;
 /** Close codes the client uses for its own reasons (4000–4999 are the application's). */
 const CLOSE_RECONNECT = 4000;
 
@@ -347,9 +350,10 @@ export class RealtimeClient {
     this.handshakeFailures = this.unauthorizedHandshakes = 0;
     this.reconnectingSince = undefined;
     this.everConnected = true;
-    this.setState("connected");
-    for (const channel of [...this.channels.values()]) channel.start();
     this.requests.setOnline(true);
+    this.setState("connected");
+    for (const channel of [...this.channels.values()]) channel.start(); // subscriptions first
+    this.requests.flush();
     this.tickTimer = this.timers.set(() => this.tick(), this.options.pingIntervalMs);
     if (this.tokenExpiresAt === undefined && this.rest) this.lookUpExpiry(token);
     else this.scheduleRefresh();
@@ -428,6 +432,7 @@ export class RealtimeClient {
         : backoffDelay(this.attempt, this.options.backoff);
       this.attempt++;
     }
+
     if (delay === null) return this.shutdown(new RealtimeError("ReconnectGaveUp", "gave up reconnecting"), false);
     this.reconnectTimer = this.timers.clear(this.reconnectTimer);
     this.reconnectTimer = this.timers.set(() => void this.open(), delay);
@@ -488,10 +493,13 @@ export class RealtimeClient {
   // -- liveness, age, token -------------------------------------------------------------
 
   /** Every ping interval: ping (no Pong in time: the socket is dead), and check the wall
-   * clock — after a sleep, timers fire late or not at all, so deadlines are checked here too. */
+   * clock — after a sleep, timers fire late or not at all: a gap past the idle limit means
+   * the connection is gone, and the refresh and age deadlines are checked here too. */
   private tick(): void {
     const now = Date.now();
+    const slept = now - this.lastTick > API_GATEWAY_IDLE_MS;
     this.lastTick = now;
+    if (slept) return this.reconnectNow("the machine slept past API Gateway's idle limit");
     if (now - this.connectedAt >= this.options.maxConnectionAgeMs) {
       return this.reconnectNow("the connection nears API Gateway's 2-hour limit");
     }
@@ -643,12 +651,14 @@ export class RealtimeClient {
       get connected() {
         return client.currentState === "connected";
       },
-      subscribe: (frame) =>
-        this.requests.request({ action: "subscribe", ...frame }, "Subscribed", {
-          timeoutMs: this.options.requestTimeoutMs,
-          queue: false,
-          resend: false,
-        }),
+      subscribe: (frame, resolve, reject) =>
+        this.requests.start(
+          { action: "subscribe", ...frame },
+          "Subscribed",
+          { timeoutMs: this.options.requestTimeoutMs, queue: false, resend: false },
+          resolve,
+          reject,
+        ),
       unsubscribe: (group) => {
         this.requests
           .request({ action: "unsubscribe", group }, "Unsubscribed", {

@@ -43,7 +43,20 @@ export class Requests {
   ) {}
 
   request<T extends ReplyType>(frame: Record<string, unknown>, expect: T, options: RequestOptions): Promise<ReplyOf<T>> {
-    return new Promise<ReplyOf<T>>((resolve, reject) => {
+    return new Promise<ReplyOf<T>>((resolve, reject) => this.start(frame, expect, options, resolve, reject));
+  }
+
+  /** `request` with callbacks, called synchronously with the frame that settles it: what
+   * must happen before the next frame is read (a Subscribed reply sets the position that the
+   * next envelope is ordered against) cannot wait for a promise's microtask. */
+  start<T extends ReplyType>(
+    frame: Record<string, unknown>,
+    expect: T,
+    options: RequestOptions,
+    resolve: (reply: ReplyOf<T>) => void,
+    reject: (error: RealtimeError) => void,
+  ): void {
+    {
       const order = ++this.counter;
       const entry: Pending = {
         order,
@@ -71,19 +84,14 @@ export class Requests {
       );
       this.pending.set(entry.frame.requestId, entry);
       this.dispatch(entry);
-    });
+    }
   }
 
-  /** The socket opened (flush the queue, in order) or dropped (queue again what may be
-   * resent, reject the rest). */
+  /** The socket opened (send the queue, in order, with `flush` once the client has sent what
+   * must go first) or dropped (queue again what may be resent, reject the rest). */
   setOnline(online: boolean): void {
     this.online = online;
-    if (online) {
-      const queued = this.queue;
-      this.queue = [];
-      for (const entry of queued) this.dispatch(entry);
-      return;
-    }
+    if (online) return;
     for (const entry of [...this.pending.values()]) {
       if (!entry.sent) continue;
       entry.sent = false;
@@ -91,6 +99,12 @@ export class Requests {
       else this.fail(entry, new RealtimeError("ConnectionLost", `the connection dropped before the reply to ${String(entry.frame.action)}`));
     }
     this.queue.sort((a, b) => a.order - b.order);
+  }
+
+  flush(): void {
+    const queued = this.queue;
+    this.queue = [];
+    for (const entry of queued) this.dispatch(entry);
   }
 
   /** Routes a reply or an Error frame carrying one of our request ids; false otherwise. */

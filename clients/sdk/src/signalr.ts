@@ -77,7 +77,7 @@ export class HubConnectionBuilder {
 
 /** http(s):// → ws(s)://, as SignalR does. */
 export function toWebSocketUrl(url: string): string {
-  return url.replace(/^http(s?):\/\//i, (_match, secure: string) => `ws${secure}://`);
+  return url.replace(/^http(s?):\/\//i, (_match, secure: string) => `ws${secure.toLowerCase()}://`);
 }
 
 type HubHandler = (...args: unknown[]) => void;

@@ -1,7 +1,7 @@
 /** Subscriptions: one channel per group (its position, ordering, resume and gap filling),
  * and any number of handles on it — the group is left when the last handle unsubscribes. */
 import { Emitter } from "./emitter.js";
-import { RealtimeError, asRealtimeError } from "./errors.js";
+import type { RealtimeError } from "./errors.js";
 import type { Envelope, HistoryResponse, Subscribed } from "./generated/protocol.js";
 import { Sequencer, type StreamPosition } from "./ordering.js";
 import type { TimerHandle, Timers } from "./timers.js";
@@ -61,7 +61,12 @@ export interface ChannelHost {
   readonly reorderWindowMs: number;
   readonly maxBuffered: number;
   readonly connected: boolean;
-  subscribe(frame: { group: string; since?: number; epoch?: string }): Promise<Subscribed>;
+  /** Calls back synchronously, as the reply is read. */
+  subscribe(
+    frame: { group: string; since?: number; epoch?: string },
+    resolve: (reply: Subscribed) => void,
+    reject: (error: RealtimeError) => void,
+  ): void;
   unsubscribe(group: string): void;
   /** Undefined without `restUrl`. */
   readonly history: ((group: string, after: number, limit: number, signal: AbortSignal) => Promise<HistoryResponse>) | undefined;
@@ -168,9 +173,10 @@ export class Channel {
     const since = fresh ? undefined : this.sequencer.position;
     const previous = this.sequencer.position;
     const frame = since ? { group: this.group, since: since.seq, epoch: since.epoch } : { group: this.group };
-    this.host.subscribe(frame).then(
+    this.host.subscribe(
+      frame,
       (reply) => generation === this.generation && this.subscribed(reply, previous, fresh),
-      (error: unknown) => generation === this.generation && this.refused(asRealtimeError(error)),
+      (error) => generation === this.generation && this.refused(error),
     );
   }
 
