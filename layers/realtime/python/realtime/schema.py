@@ -18,7 +18,7 @@ import sys
 from typing import Any, get_args
 
 from pydantic import BaseModel, TypeAdapter
-from pydantic.json_schema import models_json_schema
+from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from realtime.domain.events import EVENT_TYPES
 from realtime.domain.models import Envelope, PublishResult, QueuedPublish
@@ -40,13 +40,13 @@ def protocol_schema() -> dict[str, Any]:
     ]
     keys, document = models_json_schema(models, ref_template=REF_TEMPLATE)
     defs: dict[str, Any] = document.get("$defs", {})
-    unions = {
+    unions: dict[str, tuple[TypeAdapter[Any], JsonSchemaMode]] = {
         "actions": (TypeAdapter(ClientAction), "validation"),
         "replies": (TypeAdapter(ServerReply), "serialization"),
     }
     roots: dict[str, Any] = {}
     for name, (adapter, mode) in unions.items():
-        schema = adapter.json_schema(mode=mode, ref_template=REF_TEMPLATE)  # type: ignore[arg-type]
+        schema = adapter.json_schema(mode=mode, ref_template=REF_TEMPLATE)
         defs.update(schema.pop("$defs", {}))
         roots[name] = schema
     # Their wrap serializers (which only drop the unused target key) hide every field from
