@@ -1,5 +1,6 @@
 # Two commands do everything: `make dev` runs the local stack, `make test` runs every check.
-# Both install what they need first (a virtualenv from requirements.lock, the CDK CLI from npm).
+# Both install what they need first (a virtualenv from requirements.lock; the CDK CLI and the
+# client SDK's tools from npm, one workspace) and build the client SDK (clients/sdk/dist).
 
 SHELL := /bin/bash
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
@@ -13,7 +14,8 @@ export PYTHONPATH := $(CURDIR)/layers/realtime/python:$(CURDIR)
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: install dev token test lint typecheck unit integration e2e infra-test bench fuzz openapi clean help
+.PHONY: install dev token test lint typecheck unit integration e2e infra-test bench fuzz openapi clean help \
+	sdk sdk-typecheck sdk-test sdk-e2e sdk-generate sdk-check-generated
 
 help:
 	@echo "make dev     - install, then run the local stack on 127.0.0.1:$(PORT) (PORT= overrides)"
@@ -21,6 +23,7 @@ help:
 	@echo "make -s token SUB=alice ROLES=admin - print a local development JWT"
 	@echo "make fuzz    - the REST and WebSocket fuzzers with many more examples (FUZZ_EXAMPLES=300)"
 	@echo "make bench   - benchmarks: the local stack (latency, throughput), then fan-out to 10k/100k simulated members"
+	@echo "make sdk-test / sdk-e2e / sdk-generate - the client SDK's unit tests, its tests against a local stack, its generated types"
 
 $(VENV)/.installed: requirements.lock
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV) >&2
@@ -29,13 +32,39 @@ $(VENV)/.installed: requirements.lock
 	@$(PY) -c "import aws_lambda_powertools, moto, uvicorn, aws_cdk, cdk_nag" >&2
 	@touch $@
 
-node_modules/.installed: package.json package-lock.json
+node_modules/.installed: package.json package-lock.json clients/sdk/package.json
 	@npm ci --no-audit --no-fund --loglevel=error >&2
 	@touch $@
 
-install: $(VENV)/.installed node_modules/.installed
+# The client SDK (clients/sdk), built whenever a source changes.
+SDK := clients/sdk
+SDK_NPM := npm --prefix $(SDK) --loglevel=error
+SDK_SOURCES := $(shell find $(SDK)/src -name '*.ts' 2>/dev/null) $(SDK)/tsconfig.json $(SDK)/package.json
 
-dev: $(VENV)/.installed
+$(SDK)/dist/.built: node_modules/.installed $(SDK_SOURCES)
+	@$(SDK_NPM) run -s build >&2
+	@touch $@
+
+install: $(VENV)/.installed node_modules/.installed $(SDK)/dist/.built
+
+sdk: $(SDK)/dist/.built
+
+sdk-typecheck: node_modules/.installed
+	$(SDK_NPM) run -s typecheck
+
+sdk-test: $(VENV)/.installed node_modules/.installed
+	$(SDK_NPM) run -s test
+
+sdk-e2e: $(VENV)/.installed node_modules/.installed
+	$(SDK_NPM) run -s test:e2e
+
+sdk-generate: $(VENV)/.installed node_modules/.installed
+	$(SDK_NPM) run -s generate
+
+sdk-check-generated: $(VENV)/.installed node_modules/.installed
+	$(SDK_NPM) run -s check:generated
+
+dev: $(VENV)/.installed $(SDK)/dist/.built
 	$(PY) -m local --port $(PORT)
 
 token: $(VENV)/.installed
@@ -70,9 +99,10 @@ fuzz: $(VENV)/.installed
 -include infra.mk
 
 # tests/infra runs checkov too (every skip in infra/checkov.yaml still answers a finding).
-test: install lint typecheck $(CHECKOV_VENV)/.installed
+test: install lint typecheck sdk-typecheck $(CHECKOV_VENV)/.installed
 	$(PY) -m pytest -q
+	$(MAKE) --no-print-directory sdk-check-generated sdk-test sdk-e2e
 	$(MAKE) --no-print-directory infra-checks
 
 clean:
-	rm -rf $(VENV) $(CHECKOV_VENV) node_modules cdk.out .mypy_cache .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(CHECKOV_VENV) node_modules $(SDK)/node_modules $(SDK)/dist cdk.out .mypy_cache .pytest_cache .ruff_cache

@@ -1,9 +1,10 @@
-"""`python -m local [--port 8000] [--host 127.0.0.1]` (what `make dev` runs): the local
-stack in the foreground until Ctrl-C."""
+"""`python -m local [--port 8000] [--host 127.0.0.1] [--ready-file PATH]` (what `make dev`
+runs): the local stack in the foreground until Ctrl-C or SIGTERM."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import signal
 import sys
@@ -57,6 +58,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
     parser.add_argument("--quiet", action="store_true", help="no access log; functions log warnings only")
     parser.add_argument("--verbose", action="store_true", help="also log the @connections calls of the functions")
+    parser.add_argument(
+        "--ready-file",
+        help="once serving, write the URLs there as JSON {baseUrl, wsUrl, restUrl, port} (for tools and tests)",
+    )
     return parser.parse_args(argv)
 
 
@@ -96,6 +101,11 @@ def main(argv: list[str] | None = None) -> int:
         ),
         flush=True,
     )
+    if args.ready_file:
+        urls = {"baseUrl": stack.base_url, "wsUrl": stack.ws_url, "restUrl": stack.rest_url, "port": stack.port}
+        with open(args.ready_file + ".tmp", "w", encoding="utf-8") as ready:
+            json.dump(urls, ready)
+        os.replace(args.ready_file + ".tmp", args.ready_file)  # readers never see half a file
     try:
         while stack.running and not stopping.wait(0.5):
             pass

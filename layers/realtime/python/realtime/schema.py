@@ -49,6 +49,10 @@ def protocol_schema() -> dict[str, Any]:
         schema = adapter.json_schema(mode=mode, ref_template=REF_TEMPLATE)
         defs.update(schema.pop("$defs", {}))
         roots[name] = schema
+    # Their wrap serializers (which only drop the unused target key) hide every field from
+    # the serialization schema; the validation schema describes the same JSON.
+    for model in (Envelope, PublishResult):
+        defs[model.__name__] = model.model_json_schema(mode="validation", ref_template=REF_TEMPLATE)
 
     def ref(model: type[BaseModel], mode: str = "serialization") -> dict[str, Any]:
         return dict(keys[(model, mode)])  # type: ignore[index]
