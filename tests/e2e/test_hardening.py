@@ -216,3 +216,17 @@ async def test_an_oversized_error_never_exceeds_a_websocket_message(stack: Local
         await dashboard.send(frame)
         reply = await dashboard.receive()
         assert reply["code"] == "ValidationError" and len(json.dumps(reply)) < 20_000
+
+
+async def test_a_503_says_when_to_retry(stack: LocalStack) -> None:
+    from local.faults import FaultPlan
+
+    async with rest(stack) as http:
+        stack.inject_faults(FaultPlan(dynamodb_throttle_rate=1.0))
+        try:
+            # botocore retries each throttled call with backoff before the 503: give it time.
+            response = await http.post("/alert", json={"title": "t", "message": "m"}, timeout=60)
+        finally:
+            stack.inject_faults()
+        assert (response.status_code, response.json()["code"]) == (503, "ServiceUnavailable")
+        assert response.headers["retry-after"] == "1"
