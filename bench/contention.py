@@ -56,7 +56,8 @@ async def measure(ws_url: str, publishers: int, each: int, group: str = "alerts"
             }
             started = time.perf_counter()
             reply = await client.request(frame, timeout=60)
-            while reply.get("requestId") != frame["requestId"]:  # skip anything else
+            # Skip anything else; API Gateway's own "Internal server error" carries its requestId.
+            while reply.get("requestId") != frame["requestId"] and reply.get("message") != "Internal server error":
                 reply = await client.receive(timeout=60)
             latencies.append(time.perf_counter() - started)
             if reply["type"] == "Published":

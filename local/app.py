@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from starlette.applications import Starlette
+from starlette.convertors import Convertor, register_url_convertor
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
@@ -63,9 +64,28 @@ def build_app(
                 methods=["GET", "POST", "DELETE"],
             ),
             Route(REST_BASE_PATH, rest, methods=_HTTP_METHODS),
-            Route(REST_BASE_PATH + "/{proxy:path}", rest, methods=_HTTP_METHODS),
+            Route(REST_BASE_PATH + "/{proxy:anything}", rest, methods=_HTTP_METHODS),
+            # Last: any other path is API Gateway's "no such resource" (404, JSON), not
+            # starlette's plain-text one.
+            Route("/{path:anything}", rest, methods=_HTTP_METHODS),
         ]
     )
+
+
+class _Anything(Convertor[str]):
+    """A path of any characters, newlines included (starlette's `path` stops at one):
+    API Gateway's {proxy+} takes them all."""
+
+    regex = r"[\s\S]*"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("anything", _Anything())
 
 
 def _admin_only(verifier: TokenVerifier) -> Callable[[Handler], Handler]:

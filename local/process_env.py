@@ -54,6 +54,9 @@ def forget_cold_start_state() -> None:
             # functools.cache / lru_cache wrappers defined in (or imported into) the layer.
             if callable(value) and callable(getattr(value, "cache_clear", None)):
                 value.cache_clear()
+    observability = sys.modules.get("realtime.observability")
+    if observability is not None:  # imported before this environment was set
+        observability.reread_environment()
     rest = sys.modules.get("realtime.entrypoints.rest")
     if rest is not None and callable(getattr(rest, "use_ports", None)):
         rest.use_ports()  # forget ports a test swapped in

@@ -5,6 +5,7 @@ Never log an event or a header wholesale: tokens travel in them."""
 
 from __future__ import annotations
 
+import os
 import warnings
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -16,6 +17,19 @@ warnings.filterwarnings("ignore", message="No application metrics to publish")
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
+
+
+def reread_environment() -> None:
+    """Name the service and metrics namespace from the environment again. In Lambda the
+    environment is set before the first import; the local stack sets it later, for functions
+    sharing one process, so it calls this at every cold start it emulates."""
+    service, namespace = os.environ.get("POWERTOOLS_SERVICE_NAME"), os.environ.get("POWERTOOLS_METRICS_NAMESPACE")
+    if namespace:
+        metrics.provider.namespace = namespace
+    if service:
+        metrics.provider.service = service
+        logger.service = service
+        logger.append_keys(service=service)
 
 
 def record_deliveries(delivered: int, gone: int, failed: int, seconds: float) -> None:

@@ -9,19 +9,24 @@ Whatever the write path accepts must be readable back by every reader and by eve
 - at most `MAX_KEYS` keys in one object and `MAX_VALUES` values in all;
 - keys at most `MAX_KEY_LENGTH` characters;
 - numbers finite (no NaN or Infinity: JSON has neither, and pydantic would store them as
-  null); integers within JavaScript's safe range ±(2**53 - 1), so every client reads the
-  number that was sent.
+  null) and within JavaScript's safe range ±(2**53 - 1), integers exactly, so every client
+  reads the number that was sent.
 
-`loads` parses text strictly (it never raises anything but `ValidationFailed`, whatever
-the input: invalid UTF-8, 5,000-digit numbers, a million brackets); `check` validates an
+`loads` parses text strictly (it never raises anything but `ValidationFailed`, whatever the
+input: invalid UTF-8, 5,000-digit numbers, a million brackets); `check` validates an
 already-parsed value (EventBridge's `detail`). Both name the limit that was exceeded.
+`JsonValue`/`JsonObject` say the same as pydantic types, for the documents (OpenAPI, the
+SDK's types) of free-form fields.
 """
 
 from __future__ import annotations
 
 import json
 import math
-from typing import Any
+from typing import Annotated, Any, Union
+
+from pydantic import Field
+from typing_extensions import TypeAliasType
 
 from realtime.errors import ValidationFailed
 
@@ -30,6 +35,7 @@ MAX_KEYS = 1000
 MAX_VALUES = 10_000
 MAX_KEY_LENGTH = 256
 MAX_SAFE_INTEGER = 2**53 - 1
+_NUMBER_RANGE = f"numbers must be within ±{MAX_SAFE_INTEGER} (JavaScript's safe range)"
 # A longer literal cannot be a safe integer; refusing it before int() also avoids
 # Python's 4,300-digit conversion limit (a ValueError deep inside json).
 _MAX_INTEGER_DIGITS = len(str(MAX_SAFE_INTEGER)) + 1  # a sign
@@ -53,6 +59,8 @@ def _parse_float(literal: str) -> float:
     value = float(literal)
     if not math.isfinite(value):
         raise _Refused("numbers must be finite (this one overflows a double)", "finite_number")
+    if abs(value) > MAX_SAFE_INTEGER:
+        raise _Refused(_NUMBER_RANGE, "number_range")
     return value
 
 
@@ -131,6 +139,8 @@ def check(value: Any, *, loc: list[str | int] | None = None, max_depth: int = MA
         elif isinstance(node, float):
             if not math.isfinite(node):
                 raise PayloadRejected("numbers must be finite", _brief_path(path), "finite_number")
+            if abs(node) > MAX_SAFE_INTEGER:
+                raise PayloadRejected(_NUMBER_RANGE, _brief_path(path), "number_range")
         else:
             raise PayloadRejected(f"not a JSON value: {type(node).__name__}", _brief_path(path), "json_type")
 
@@ -149,3 +159,16 @@ def brief(value: object, limit: int = _MAX_NAME) -> str:
     """A client-supplied value, cut to `limit` characters for an error message."""
     text = value if isinstance(value, str) else repr(value)
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+# The same rules as types, for free-form fields (UserAction.details): what the OpenAPI
+# document and the SDK's generated types say such a value may hold. (Depth and totals are
+# left to `check`: JSON Schema cannot bound them.)
+SafeInteger = Annotated[int, Field(strict=True, ge=-MAX_SAFE_INTEGER, le=MAX_SAFE_INTEGER)]
+SafeNumber = Annotated[float, Field(strict=True, allow_inf_nan=False, ge=-MAX_SAFE_INTEGER, le=MAX_SAFE_INTEGER)]
+Key = Annotated[str, Field(max_length=MAX_KEY_LENGTH)]
+JsonValue = TypeAliasType(
+    "JsonValue",
+    "Union[bool, SafeInteger, SafeNumber, str, list[JsonValue], dict[Key, JsonValue], None]",  # noqa: UP007
+)
+JsonObject = Annotated[dict[Key, JsonValue], Field(max_length=MAX_KEYS)]

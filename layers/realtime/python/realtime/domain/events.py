@@ -11,8 +11,6 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    NonNegativeFloat,
-    NonNegativeInt,
     ValidationError,
     model_validator,
 )
@@ -22,17 +20,28 @@ from realtime import payload
 from realtime.errors import ValidationFailed, error_details
 from realtime.payload import brief
 
-# `pattern` says in the OpenAPI document what stripping whitespace then min_length enforce.
-ShortText = Annotated[str, Field(min_length=1, max_length=256, pattern=r"\S")]
-LongText = Annotated[str, Field(min_length=1, max_length=8192, pattern=r"\S")]
-FiniteNumber = Annotated[float, Field(allow_inf_nan=False)]
+# Text must hold something other than whitespace. The pattern says so in the OpenAPI
+# document, in terms every regex dialect involved reads the same way (JSON Schema's ECMA
+# `\s` has U+FEFF, Python's strip() also strips U+001C-U+001F and U+0085).
+NON_BLANK = r"[^\s\x1c-\x1f\x85\ufeff]"
+ShortText = Annotated[str, Field(min_length=1, max_length=256, pattern=NON_BLANK)]
+LongText = Annotated[str, Field(min_length=1, max_length=8192, pattern=NON_BLANK)]
+# Numbers: finite and within what every client reads exactly (payload.MAX_SAFE_INTEGER).
+FiniteNumber = Annotated[float, Field(allow_inf_nan=False, ge=-payload.MAX_SAFE_INTEGER, le=payload.MAX_SAFE_INTEGER)]
+NonNegativeNumber = Annotated[float, Field(allow_inf_nan=False, ge=0, le=payload.MAX_SAFE_INTEGER)]
+Count = Annotated[int, Field(ge=0, le=payload.MAX_SAFE_INTEGER)]
 HealthState = Literal["healthy", "degraded", "down"]
 Severity = Literal["info", "success", "warning", "error", "critical"]
 
 
 class EventData(BaseModel):
     model_config = ConfigDict(
-        alias_generator=to_camel, populate_by_name=True, extra="forbid", str_strip_whitespace=True
+        # strict: JSON types as declared (no "5" for 5, no true for 1), as the document says
+        alias_generator=to_camel,
+        populate_by_name=True,
+        extra="forbid",
+        str_strip_whitespace=True,
+        strict=True,
     )
 
 
@@ -48,9 +57,9 @@ class AnalyticsUpdate(EventData):
 
 
 class UserCountUpdate(EventData):
-    total_users: NonNegativeInt
-    active_users: NonNegativeInt
-    new_users_today: NonNegativeInt | None = None
+    total_users: Count
+    active_users: Count
+    new_users_today: Count | None = None
 
     @model_validator(mode="after")
     def _active_within_total(self) -> UserCountUpdate:
@@ -60,10 +69,10 @@ class UserCountUpdate(EventData):
 
 
 class GenerationMetrics(EventData):
-    total_generations: NonNegativeInt
-    generations_last_hour: NonNegativeInt | None = None
-    average_duration_ms: Annotated[NonNegativeFloat, Field(allow_inf_nan=False)] | None = None
-    failed_generations: NonNegativeInt | None = None
+    total_generations: Count
+    generations_last_hour: Count | None = None
+    average_duration_ms: NonNegativeNumber | None = None
+    failed_generations: Count | None = None
 
 
 class RevenueUpdate(EventData):
@@ -75,7 +84,7 @@ class RevenueUpdate(EventData):
 class UserAction(EventData):
     user_id: ShortText
     action: ShortText
-    details: dict[str, Any] | None = None
+    details: payload.JsonObject | None = None
 
 
 class RoleAssignment(EventData):
