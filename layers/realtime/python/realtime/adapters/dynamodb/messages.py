@@ -64,8 +64,11 @@ class MessageStore(Table):
         that, or while earlier queued messages are still being fanned out (so messages
         are never overtaken); then its progress record is created in the same transaction."""
 
+        # The group as the last lost race left it: the next attempt needs no read.
+        seen: list[GroupState] = []
+
         def attempt() -> Appended | None:
-            state = self.group_state(group)
+            state = seen.pop() if seen else self.group_state(group)
             envelope = build(state.seq + 1, state.epoch)
             queued = queue_above is not None and (state.members > queue_above or state.pending > 0)
             values = {
@@ -87,6 +90,8 @@ class MessageStore(Table):
                         "ConditionExpression": "epoch = :epoch AND (attribute_not_exists(seq) OR seq = :seq)"
                         " AND (attribute_not_exists(shards) OR shards = :shards)",
                         "ExpressionAttributeValues": values,
+                        # A lost race returns the group as the winner left it.
+                        "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
                     }
                 },
                 self._put(
@@ -104,8 +109,11 @@ class MessageStore(Table):
                 actions.append(self._delete(history_pk(group), seq_sk(envelope.seq - history_limit)))
             try:
                 self._transact(actions)
-            except TransactionCancelled:
-                return None  # another publisher took this seq: read the group again
+            except TransactionCancelled as cancelled:
+                current = cancelled.item(0)
+                if current is not None and "epoch" in current:
+                    seen.append(group_state_from(current))
+                return None  # another publisher took this seq: try again with the group as it is
             return Appended(envelope=envelope, recipients=state.members, shards=state.shards, queued=queued)
 
         result: Appended = retry_on_conflict(attempt, "publish")

@@ -91,14 +91,21 @@ def item_ttl(connection: Connection) -> int:
 
 
 class TransactionCancelled(Exception):
-    """A condition failed; `reasons` has one code per action, in order."""
+    """A condition failed; `reasons` has one code per action, in order, and `items` the
+    item as it was for actions that asked for it (ReturnValuesOnConditionCheckFailure)."""
 
-    def __init__(self, reasons: list[str]) -> None:
+    def __init__(self, reasons: list[str], items: list[dict[str, Any] | None] | None = None) -> None:
         super().__init__(reasons)
         self.reasons = reasons
+        self.items = items or [None] * len(reasons)
 
     def failed(self, index: int) -> bool:
         return index < len(self.reasons) and self.reasons[index] == "ConditionalCheckFailed"
+
+    def item(self, index: int) -> dict[str, Any] | None:
+        """The item that failed action `index`'s condition, deserialised, if it was returned."""
+        raw = self.items[index] if index < len(self.items) else None
+        return from_attributes(raw) if raw else None
 
 
 class Table:
@@ -204,9 +211,10 @@ class Table:
                     self._client.transact_write_items(TransactItems=actions)
                 return
             except ClientError as exc:
-                reasons = [reason.get("Code", "None") for reason in exc.response.get("CancellationReasons", [])]
+                cancelled = exc.response.get("CancellationReasons", [])
+                reasons = [reason.get("Code", "None") for reason in cancelled]
                 if "ConditionalCheckFailed" in reasons:
-                    raise TransactionCancelled(reasons) from exc
+                    raise TransactionCancelled(reasons, [reason.get("Item") for reason in cancelled]) from exc
                 if attempt + 1 == TRANSACTION_ATTEMPTS:
                     raise ServiceUnavailable("DynamoDB transaction kept conflicting; retry later") from exc
                 pause(attempt)
@@ -216,13 +224,33 @@ def pause(attempt: int = 0) -> None:
     time.sleep(random.uniform(0, min(0.2, 0.005 * 2**attempt)))  # noqa: S311 - jitter, not crypto
 
 
-def retry_on_conflict(attempt: Callable[[], Any | None], what: str) -> Any:
-    """Run `attempt` until it returns something other than None (None = lost a race)."""
-    for round_ in range(TRANSACTION_ATTEMPTS * 4):
+# How often an optimistic write tries when it keeps losing races (each lost race means
+# another writer succeeded), never longer than well inside API Gateway's 29 s; its backoff
+# is full jitter below a cap that doubles from 5 ms to 100 ms.
+CONFLICT_ROUNDS = 64
+CONFLICT_BUDGET_SECONDS = 20.0
+_CONFLICT_BACKOFF_BASE, _CONFLICT_BACKOFF_CAP = 0.005, 0.1
+
+
+def retry_on_conflict(
+    attempt: Callable[[], Any | None],
+    what: str,
+    *,
+    rounds: int = CONFLICT_ROUNDS,
+    budget: float = CONFLICT_BUDGET_SECONDS,
+) -> Any:
+    """Run `attempt` until it returns something other than None (None = lost a race), at
+    most `rounds` times and `budget` seconds; then ServiceUnavailable (nothing was
+    written: retry later)."""
+    deadline = time.monotonic() + budget
+    for round_ in range(rounds):
         result = attempt()
         if result is not None:
             return result
-        pause(min(round_, 5))
+        if time.monotonic() >= deadline:
+            break
+        ceiling = min(_CONFLICT_BACKOFF_CAP, _CONFLICT_BACKOFF_BASE * 2 ** min(round_, 10))
+        time.sleep(random.uniform(0, ceiling))  # noqa: S311 - jitter, not crypto
     raise ServiceUnavailable(f"could not {what}: too many concurrent changes; retry later")
 
 
