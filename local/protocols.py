@@ -38,6 +38,8 @@ from local import access_log
 from local.outbox import ABORT_EXTENSION, SOCKET_SEND_BUFFER_BYTES
 
 MAX_REQUEST_LINE_BYTES = 8192
+# How long a socket closed for a protocol error (1009) waits for the client to close too.
+LINGER_SECONDS = 2.0
 MAX_HEAD_BYTES = 10240
 
 
@@ -119,7 +121,11 @@ class GatewayWebSocketProtocol(WebSocketsSansIOProtocol):
             with contextlib.suppress(OSError):
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SOCKET_SEND_BUFFER_BYTES)
 
+    _lingering = False  # failed with a close frame: draining what the client still sends
+
     def data_received(self, data: bytes) -> None:
+        if self._lingering:
+            return  # after a 1009 close: read and drop until the client closes too
         super().data_received(data)
         if not self.handshake_initiated and self.conn.handshake_exc is not None and not self.transport.is_closing():
             # The handshake parser refused the request: write the response it prepared
@@ -127,6 +133,22 @@ class GatewayWebSocketProtocol(WebSocketsSansIOProtocol):
             output = b"".join(self.conn.data_to_send())
             self.transport.write(output or _response(HTTPStatus.BAD_REQUEST))
             self.transport.close()
+
+    def handle_parser_exception(self) -> None:
+        """A frame the parser refused (over 128 KB: 1009): send the close frame, then linger.
+        uvicorn closes the socket at once, and a close with the client's next frames still
+        unread makes the kernel answer RST: the client sees a reset, not the close frame
+        API Gateway sends. So shut down our side, keep reading (and dropping) until the
+        client closes, and close for good after LINGER_SECONDS at most."""
+        assert self.conn.close_sent is not None
+        close = self.conn.close_sent
+        self.queue.put_nowait({"type": "websocket.disconnect", "code": close.code, "reason": close.reason})
+        self.transport.write(b"".join(self.conn.data_to_send()))
+        self.close_sent = True
+        self._lingering = True
+        if self.transport.can_write_eof():
+            self.transport.write_eof()
+        self.loop.call_later(LINGER_SECONDS, self.transport.close)
 
     def handle_connect(self, event: Request) -> None:
         super().handle_connect(event)

@@ -116,7 +116,7 @@ class Dashboard:
                     return
         except ConnectionClosed as closed:
             code = closed.rcvd.code if closed.rcvd else None
-            assert code == 1009 and len(frame) > MAX_MESSAGE_BYTES, f"closed with {code} after {len(frame)} bytes"
+            assert code == 1009 and len(frame) > MAX_MESSAGE_BYTES, f"closed with {code} after {frame[:200]!r}"
             self.closes.append(code)
             self.socket = self._open()
 

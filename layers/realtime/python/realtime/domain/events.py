@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
@@ -29,7 +30,14 @@ LongText = Annotated[str, Field(min_length=1, max_length=8192, pattern=NON_BLANK
 # Numbers: finite and within what every client reads exactly (payload.MAX_SAFE_INTEGER).
 FiniteNumber = Annotated[float, Field(allow_inf_nan=False, ge=-payload.MAX_SAFE_INTEGER, le=payload.MAX_SAFE_INTEGER)]
 NonNegativeNumber = Annotated[float, Field(allow_inf_nan=False, ge=0, le=payload.MAX_SAFE_INTEGER)]
-Count = Annotated[int, Field(ge=0, le=payload.MAX_SAFE_INTEGER)]
+
+
+def _json_integer(value: Any) -> Any:
+    """JSON has one number type: 5.0 is the integer 5, as JSON Schema says (true is not)."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+Count = Annotated[int, BeforeValidator(_json_integer), Field(ge=0, le=payload.MAX_SAFE_INTEGER)]
 HealthState = Literal["healthy", "degraded", "down"]
 Severity = Literal["info", "success", "warning", "error", "critical"]
 
