@@ -97,12 +97,13 @@ class Dashboard:
 
     def __init__(self, stack: LocalStack) -> None:
         self.stack = stack
+        self._sockets = contextlib.ExitStack()  # every socket opened, closed at the end
         self.socket: ClientConnection = self._open()
         self.closes: list[int] = []
 
     def _open(self) -> ClientConnection:
         url = socket_url(self.stack.ws_url, token("fuzzer"))
-        return connect(url, open_timeout=10, max_size=None)  # closed explicitly by close()
+        return self._sockets.enter_context(connect(url, open_timeout=10, max_size=None))
 
     def exchange(self, frame: str | bytes) -> None:
         """Send the frame, then a ping; everything that comes back before the Pong must be documented."""
@@ -121,7 +122,7 @@ class Dashboard:
             self.socket = self._open()
 
     def close(self) -> None:
-        self.socket.close()
+        self._sockets.close()
 
 
 def check(frame: dict[str, Any]) -> str | None:
