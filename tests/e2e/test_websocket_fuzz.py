@@ -160,7 +160,7 @@ def _fuzz(dashboard: Dashboard, frame: str | bytes) -> None:
 
 
 def test_every_frame_gets_a_documented_answer_and_the_socket_survives(dashboard: Dashboard, stack: LocalStack) -> None:
-    _fuzz(dashboard)  # type: ignore[call-arg]  # hypothesis fills `frame`
+    _fuzz(dashboard)  # hypothesis fills `frame`
     admin = bearer(token("checker"))
     assert httpx.get(f"{stack.rest_url}/health", timeout=5).status_code == 200
     assert httpx.get(f"{stack.rest_url}/platform-snapshot", headers=admin, timeout=5).status_code == 200

@@ -22,7 +22,11 @@ def counter() -> tuple[list[str], Any]:
     calls: list[str] = []
 
     def compute(tag: str) -> Any:
-        return lambda: calls.append(tag) or {"tag": tag}
+        def run() -> dict[str, str]:
+            calls.append(tag)
+            return {"tag": tag}
+
+        return run
 
     return calls, compute
 
