@@ -6,6 +6,7 @@
 #   make checkov        synth, then checkov alone
 #   make synth | diff | deploy | destroy [CDK_ARGS="-c stageName=dev ..."]
 #   make layer          build the shared Lambda layer (synth does it too)
+#   make dashboard      build the dashboard (clients/dashboard/dist), which synth deploys
 #
 # Synth needs no AWS account, credentials or Docker; deploy/diff/destroy use your AWS
 # credentials (see docs/deploy.md).
@@ -33,7 +34,30 @@ CHECKOV_VENV := .venv-checkov
 CHECKOV := $(CHECKOV_VENV)/bin/checkov
 CHECKOV_FLAGS := --framework cloudformation --compact --quiet --skip-download
 
-.PHONY: infra-checks infra-test infra-typecheck layer synth cfn-lint checkov diff deploy destroy bootstrap
+.PHONY: infra-checks infra-test infra-typecheck layer synth cfn-lint checkov diff deploy destroy bootstrap dashboard
+
+# The stack deploys the built dashboard (infra/dashboard.py): synth, diff, deploy and destroy
+# (the CDK runs the app for each) build it first. The package, @realtime-hub/dashboard, is
+# built with npm; until it exists this target only says so, and the CDK app stops with a
+# message unless it is given a build (-c dashboardDist=<dir>) or told to deploy none
+# (-c dashboard=false).
+DASHBOARD := clients/dashboard
+# index.html and one hashed asset, in the shape of Vite's output: what the infra checks
+# synthesize with until the package exists (the templates do not depend on the app's files).
+DASHBOARD_FIXTURE := tests/infra/fixtures/dashboard-dist
+
+dashboard: node_modules/.installed $(SDK)/dist/.built
+ifneq ($(wildcard $(DASHBOARD)/package.json),)
+	npm run build -w @realtime-hub/dashboard
+else
+	@echo "make dashboard: $(DASHBOARD)/package.json does not exist yet: nothing to build." >&2
+endif
+
+# The synth of the checks (not of deploy, diff or a plain `make synth`).
+DASHBOARD_ARGS :=
+ifeq ($(wildcard $(DASHBOARD)/package.json),)
+infra-checks cfn-lint checkov: DASHBOARD_ARGS := -c dashboardDist=$(DASHBOARD_FIXTURE)
+endif
 
 infra-checks: infra-typecheck cfn-lint checkov
 
@@ -53,9 +77,9 @@ infra-typecheck: $(VENV)/.installed
 layer: $(VENV)/.installed
 	$(PY) -m infra.build_layer
 
-synth: $(VENV)/.installed node_modules/.installed
+synth: $(VENV)/.installed node_modules/.installed dashboard
 	@rm -rf $(CDK_OUT)
-	$(CDK) synth $(CDK_FLAGS) --quiet $(CDK_ARGS)
+	$(CDK) synth $(CDK_FLAGS) --quiet $(DASHBOARD_ARGS) $(CDK_ARGS)
 
 cfn-lint: synth
 	$(VENV)/bin/cfn-lint $(CDK_OUT)/*.template.json --ignore-checks $(CFN_LINT_IGNORE)
@@ -63,13 +87,13 @@ cfn-lint: synth
 checkov: synth $(CHECKOV_VENV)/.installed
 	$(CHECKOV) $(CHECKOV_FLAGS) --file $(CDK_OUT)/*.template.json
 
-diff: $(VENV)/.installed node_modules/.installed
+diff: $(VENV)/.installed node_modules/.installed dashboard
 	$(CDK) diff $(CDK_FLAGS) $(CDK_ARGS)
 
-deploy: $(VENV)/.installed node_modules/.installed
+deploy: $(VENV)/.installed node_modules/.installed dashboard
 	$(CDK) deploy $(CDK_FLAGS) --require-approval broadening $(CDK_ARGS)
 
-destroy: $(VENV)/.installed node_modules/.installed
+destroy: $(VENV)/.installed node_modules/.installed dashboard
 	$(CDK) destroy $(CDK_FLAGS) $(CDK_ARGS)
 
 bootstrap: $(VENV)/.installed node_modules/.installed

@@ -11,6 +11,7 @@ from aws_cdk import App
 
 from infra.checkov import skip_accepted_findings
 from infra.config import ContextError, StackConfig
+from infra.dashboard import DashboardNotBuilt
 from infra.nag import add_checks
 from infra.stack import RealtimeStack
 
@@ -39,7 +40,7 @@ def create_app(
 def main() -> int:
     try:
         app = create_app()
-    except ContextError as exc:
+    except (ContextError, DashboardNotBuilt) as exc:
         print(exc, file=sys.stderr)
         return 2
     app.synth()

@@ -3,7 +3,8 @@ resource-scoped skips checkov reads: `Metadata: checkov: skip: [{id, comment}]`.
 
 Each entry of the file names a check, the resource type it inspects, the construct paths
 (below the stack) of the resources where its finding is accepted and why; optionally a
-property that makes the resource pass (`unless`: the skip is left out where it is set).
+property that makes the resource pass (`unless`: the skip is left out where it is set; a
+dotted path reaches into a property, e.g. DistributionConfig.WebACLId).
 """
 
 from __future__ import annotations
@@ -43,11 +44,31 @@ def construct_path(resource: CfnResource) -> str:
 
 
 def _property(resource: CfnResource, name: str) -> Any:
-    """A CloudFormation property of an L1 resource, by its CloudFormation name."""
-    attribute = re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
-    if not hasattr(resource, attribute):
+    """A CloudFormation property of an L1 resource, by its CloudFormation name, or a path
+    into one ("DistributionConfig.WebACLId"; None when unset anywhere along it)."""
+    first, *path = name.split(".")
+    attribute = _snake_case(first)
+    if not hasattr(type(resource), attribute):  # without reading it: a struct may not convert
         raise ValueError(f"{resource.cfn_resource_type} has no property {name}")
-    return getattr(resource, attribute)
+    if not path:
+        return getattr(resource, attribute)
+    # A nested struct, resolved (its L1 form has camelCase keys: webAclId for WebACLId).
+    value = Stack.of(resource).resolve(resource._cfn_properties.get(_camel_case(first)))
+    for part in path:
+        if not isinstance(value, dict):
+            return None
+        value = value.get(_camel_case(part))
+    return value
+
+
+def _snake_case(name: str) -> str:
+    """The jsii attribute of a CloudFormation name: WebACLId → web_acl_id, KmsKeyId → kms_key_id."""
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", name).lower()
+
+
+def _camel_case(name: str) -> str:
+    first, *others = _snake_case(name).split("_")
+    return first + "".join(word.capitalize() for word in others)
 
 
 def load_skips(path: Path = SKIPS_FILE) -> list[Skip]:

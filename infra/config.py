@@ -41,6 +41,11 @@ _CDK_OWNED_KEYS = {"acknowledged-issue-numbers", "cli-telemetry"}
 _COGNITO_ROLES_CLAIM = "cognito:groups"
 _DEFAULT_ROLES_CLAIM = "roles"
 
+# The scopes the dashboard asks for: an OIDC sign-in (openid) with the user's e-mail and name.
+DEFAULT_DASHBOARD_SCOPES = ("openid", "email", "profile")
+# Words Cognito refuses in a domain prefix.
+RESERVED_DOMAIN_WORDS = ("aws", "amazon", "cognito")
+
 Name = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 
 
@@ -144,6 +149,27 @@ class StackConfig(BaseModel):
     # when something else (another stack, a landing zone) already configures it.
     api_gateway_cloudwatch_role: bool = Field(default=True, alias="apiGatewayCloudWatchRole")
 
+    # -- the dashboard (clients/dashboard on S3 + CloudFront, signed in with the code flow) -----
+    dashboard: bool = Field(default=True, alias="dashboard")
+    # The built app (an index.html and its assets/): a path relative to the repository or
+    # absolute; unset: clients/dashboard/dist, which `make dashboard` builds.
+    dashboard_dist: str | None = Field(default=None, alias="dashboardDist", min_length=1)
+    # A WAFv2 web ACL of scope CLOUDFRONT (those live in us-east-1) for the distribution.
+    dashboard_web_acl_arn: str | None = Field(
+        default=None, alias="dashboardWebAclArn", pattern=r"^arn:aws[a-z-]*:wafv2:us-east-1:\d{12}:global/webacl/"
+    )
+    # The user pool's sign-in domain, <prefix>.auth.<region>.amazoncognito.com (unique per
+    # region across AWS); unset: <stack name>-<the stack's id>.
+    cognito_domain_prefix: str | None = Field(
+        default=None, alias="cognitoDomainPrefix", pattern=r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$"
+    )
+    # With an external OIDC issuer: the dashboard's (public, PKCE) client there and its endpoints.
+    oidc_client_id: str | None = Field(default=None, alias="oidcClientId", min_length=1)
+    oidc_authorize_url: HttpUrl | None = Field(default=None, alias="oidcAuthorizeUrl")
+    oidc_token_url: HttpUrl | None = Field(default=None, alias="oidcTokenUrl")
+    oidc_logout_url: HttpUrl | None = Field(default=None, alias="oidcLogoutUrl")
+    oidc_scopes: list[str] | None = Field(default=None, alias="oidcScopes")
+
     # -- functions -------------------------------------------------------------------------
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(default="INFO", alias="logLevel")
     metrics_namespace: str = Field(default="RealtimeHub", alias="metricsNamespace", pattern=r"^[A-Za-z0-9_./#:-]+$")
@@ -192,6 +218,32 @@ class StackConfig(BaseModel):
                 raise ValueError(f"{origin} is not an origin: use scheme://host[:port] only")
         return value
 
+    @field_validator("oidc_scopes", mode="before")
+    @classmethod
+    def _list_of_scopes(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            text = value.strip()
+            return json.loads(text) if text.startswith("[") else [s for s in re.split(r"[,\s]+", text) if s]
+        return value
+
+    @field_validator("oidc_scopes")
+    @classmethod
+    def _scopes(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None:
+            if "openid" not in value:
+                raise ValueError("the scopes must include openid")
+            for scope in value:
+                if not re.fullmatch(r"[\x21\x23-\x5b\x5d-\x7e]+", scope):  # RFC 6749's scope-token
+                    raise ValueError(f"{scope!r} is not a scope")
+        return value
+
+    @field_validator("cognito_domain_prefix")
+    @classmethod
+    def _cognito_allows_the_prefix(cls, value: str | None) -> str | None:
+        if value is not None and (reserved := [word for word in RESERVED_DOMAIN_WORDS if word in value]):
+            raise ValueError(f"Cognito refuses domain prefixes containing {reserved[0]!r}")
+        return value
+
     @field_validator("log_retention_days")
     @classmethod
     def _supported_retention(cls, value: int) -> int:
@@ -233,6 +285,47 @@ class StackConfig(BaseModel):
         return self
 
     @model_validator(mode="after")
+    def _dashboard_sign_in(self) -> Self:
+        dashboard_keys = {
+            "dashboardDist": self.dashboard_dist,
+            "dashboardWebAclArn": self.dashboard_web_acl_arn,
+            "cognitoDomainPrefix": self.cognito_domain_prefix,
+        }
+        oidc = {
+            "oidcClientId": self.oidc_client_id,
+            "oidcAuthorizeUrl": self.oidc_authorize_url,
+            "oidcTokenUrl": self.oidc_token_url,
+            "oidcLogoutUrl": self.oidc_logout_url,
+        }
+        given = [key for key, value in {**dashboard_keys, **oidc}.items() if value is not None]
+        if self.oidc_scopes is not None:
+            given.append("oidcScopes")
+        if not self.dashboard:
+            if given:
+                raise ValueError(f"dashboard=false deploys no dashboard: do not also set {', '.join(given)}")
+            return self
+        if self.uses_cognito:
+            external = [key for key in given if key.startswith("oidc")]
+            if external:
+                raise ValueError(
+                    f"the dashboard signs in with the stack's user pool: {', '.join(external)} are for an "
+                    "external OIDC issuer"
+                )
+            return self
+        if self.cognito_domain_prefix is not None:
+            raise ValueError("cognitoDomainPrefix names the stack's user pool domain: there is none with jwksUrl")
+        missing = [key for key, value in oidc.items() if value is None]
+        if missing:
+            raise ValueError(
+                f"the dashboard signs in with the external OIDC issuer: set {', '.join(missing)} "
+                "(its public client and endpoints), or dashboard=false"
+            )
+        for key, url in oidc.items():
+            if isinstance(url, HttpUrl) and url.scheme != "https":
+                raise ValueError(f"{key} must use https")
+        return self
+
+    @model_validator(mode="after")
     def _hub_settings_are_valid(self) -> Self:
         # The same model the functions validate at cold start: a bad group configuration
         # or history setting fails here, at synth, instead of at the first invocation
@@ -269,6 +362,11 @@ class StackConfig(BaseModel):
     @property
     def cors_allow_origins(self) -> list[str]:
         return [str(origin).rstrip("/") for origin in self.cors_origins]
+
+    @property
+    def dashboard_scopes(self) -> list[str]:
+        """What the dashboard asks for (Cognito's app client allows exactly the default)."""
+        return list(self.oidc_scopes or DEFAULT_DASHBOARD_SCOPES)
 
     @property
     def retain_data(self) -> bool:

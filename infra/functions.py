@@ -7,6 +7,7 @@ its public layer, our package and PyJWT from the layer built in build/layer, X-R
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -165,6 +166,8 @@ class Resources:
     fanout_queue_url: str
     event_bus_name: str
     ingest_dead_letter_queue_url: str
+    # Browser origins allowed to call the REST API: corsOrigins and the deployed dashboard's.
+    cors_allow_origins: tuple[str, ...] = ()
 
 
 def settings_values(config: StackConfig, *, resources: Resources, jwt: JwtSettings) -> dict[str, str]:
@@ -185,8 +188,8 @@ def settings_values(config: StackConfig, *, resources: Resources, jwt: JwtSettin
         "JWT_ROLES_CLAIM": jwt.roles_claim,
         "JWT_LEEWAY_SECONDS": str(config.jwt_leeway_seconds),
     }
-    if config.cors_origins:  # unset: no CORS headers (server-to-server callers need none)
-        values["CORS_ALLOW_ORIGINS"] = ",".join(config.cors_allow_origins)
+    if resources.cors_allow_origins:  # none: no CORS headers (server-to-server callers need none)
+        values["CORS_ALLOW_ORIGINS"] = ",".join(resources.cors_allow_origins)
     return values
 
 
@@ -248,6 +251,7 @@ class RealtimeFunctions(Construct):
         jwt: JwtSettings,
         connections: ConnectionsApi,
         messaging: Messaging,
+        cors_allow_origins: Sequence[str] = (),
     ) -> None:
         super().__init__(scope, construct_id)
         self._config = config
@@ -265,6 +269,7 @@ class RealtimeFunctions(Construct):
             fanout_queue_url=messaging.fanout_queue.queue_url,
             event_bus_name=messaging.event_bus.event_bus_name,
             ingest_dead_letter_queue_url=messaging.ingest_dead_letter_queue.queue_url,
+            cors_allow_origins=tuple(cors_allow_origins),
         )
         self._layers = [self._powertools_layer(config), self._shared_layer()]
         self.functions: dict[FunctionName, lambda_.Function] = {}

@@ -2,18 +2,34 @@
 
 Either way the functions receive the same three facts about tokens (issuer, audience and
 where the signing keys are) and verify RS256/ES256 signatures against that JWKS.
+
+With the dashboard, its sign-in too (`SignIn`): the authorization-code flow with PKCE, from
+the browser, against the user pool's managed login (a Cognito domain; the stack's one app
+client, with the code flow enabled and the dashboard's URL as its only callback and sign-out
+URL, so the dashboard's tokens carry the audience the functions check), or against the
+external issuer's endpoints (context keys oidc*).
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Aws, Duration, Fn, RemovalPolicy, Stack
 from aws_cdk import aws_cognito as cognito
 from constructs import Construct
 
-from infra.config import StackConfig
+from infra.config import RESERVED_DOMAIN_WORDS, StackConfig
 from infra.nag import acknowledge
+
+# The Cognito domain's endpoints (the hosted OAuth 2.0 / OIDC endpoints of managed login).
+AUTHORIZE_PATH = "/oauth2/authorize"
+TOKEN_PATH = "/oauth2/token"  # noqa: S105 (a path, not a password)
+LOGOUT_PATH = "/logout"
+# A domain prefix is at most 63 characters: the stack's name (this much of it), a dash and
+# its id's 36-character UUID.
+_DOMAIN_NAME_PART = 26
 
 
 @dataclass(frozen=True)
@@ -24,13 +40,54 @@ class JwtSettings:
     roles_claim: str
 
 
+@dataclass(frozen=True)
+class SignIn:
+    """How the dashboard signs in: the authorization-code flow with PKCE (a public client)."""
+
+    authorize_url: str
+    token_url: str
+    logout_url: str
+    client_id: str
+    scopes: tuple[str, ...]
+    # The origin the page fetches tokens from (the token endpoint's): the CSP's connect-src.
+    token_origin: str
+
+
+def origin_of(url: str) -> str:
+    """scheme://host[:port] of an absolute URL."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def cognito_domain_url(stack: Stack, prefix: str) -> str:
+    """https://{prefix}.auth.{region}.amazoncognito.com, as UserPoolDomain.base_url() has it."""
+    return f"https://{prefix}.auth.{stack.region}.amazoncognito.com"
+
+
+def default_domain_prefix(stack_name: str) -> str:
+    """<stack name>-<the UUID of the stack's id>: unique across AWS, as Cognito requires, and
+    known only at deployment (a token). The name part drops what Cognito refuses."""
+    name = re.sub(r"[^a-z0-9-]", "", stack_name.lower())
+    for word in RESERVED_DOMAIN_WORDS:
+        name = name.replace(word, "")
+    name = re.sub(r"-+", "-", name[:_DOMAIN_NAME_PART]).strip("-") or "realtime"
+    return f"{name}-{Fn.select(2, Fn.split('/', Aws.STACK_ID))}"
+
+
 class Identity(Construct):
-    def __init__(self, scope: Construct, construct_id: str, *, config: StackConfig) -> None:
+    """`dashboard_url`: the deployed dashboard (https://<distribution>/), which signs in with
+    the code flow: None without a dashboard."""
+
+    def __init__(
+        self, scope: Construct, construct_id: str, *, config: StackConfig, dashboard_url: str | None = None
+    ) -> None:
         super().__init__(scope, construct_id)
         self.user_pool: cognito.UserPool | None = None
         self.client: cognito.UserPoolClient | None = None
+        self.domain: cognito.UserPoolDomain | None = None
+        self.sign_in: SignIn | None = None
         if config.uses_cognito:
-            self.jwt = self._create_user_pool(config)
+            self.jwt = self._create_user_pool(config, dashboard_url)
         else:
             assert config.issuer and config.audience and config.jwks_url  # checked by StackConfig
             self.jwt = JwtSettings(
@@ -39,8 +96,10 @@ class Identity(Construct):
                 jwks_url=str(config.jwks_url),
                 roles_claim=config.effective_roles_claim,
             )
+            if dashboard_url is not None:
+                self.sign_in = _external_sign_in(config)
 
-    def _create_user_pool(self, config: StackConfig) -> JwtSettings:
+    def _create_user_pool(self, config: StackConfig, dashboard_url: str | None) -> JwtSettings:
         pool = cognito.UserPool(
             self,
             "UserPool",
@@ -62,6 +121,7 @@ class Identity(Construct):
             mfa=cognito.Mfa.REQUIRED,
             mfa_second_factor=cognito.MfaSecondFactor(otp=True, sms=False),
             account_recovery=cognito.AccountRecovery.EMAIL_ONLY,
+            user_invitation=_invitation(dashboard_url) if dashboard_url is not None else None,
             feature_plan=cognito.FeaturePlan.ESSENTIALS,
             deletion_protection=config.retain_data,
             removal_policy=RemovalPolicy.RETAIN if config.retain_data else RemovalPolicy.DESTROY,
@@ -76,13 +136,46 @@ class Identity(Construct):
             # the AWS CLI (docs/deploy.md). Both still require the TOTP second factor.
             auth_flows=cognito.AuthFlow(user_srp=True, user_password=True),
             generate_secret=False,  # public clients (browsers, CLIs) cannot keep a secret
-            disable_o_auth=True,  # no hosted UI or redirect URLs to secure
+            # The dashboard's managed sign-in: the code flow (with PKCE, as a public client must),
+            # back to the dashboard only. Without a dashboard: no hosted UI or redirect URLs at all.
+            disable_o_auth=dashboard_url is None,
+            o_auth=_code_flow(dashboard_url) if dashboard_url is not None else None,
+            supported_identity_providers=(
+                [cognito.UserPoolClientIdentityProvider.COGNITO] if dashboard_url is not None else None
+            ),
             prevent_user_existence_errors=True,
             id_token_validity=Duration.hours(1),
             access_token_validity=Duration.hours(1),
             refresh_token_validity=Duration.days(30),
             enable_token_revocation=True,
         )
+        if dashboard_url is not None:
+            prefix = config.cognito_domain_prefix or default_domain_prefix(config.stack_name)
+            self.domain = pool.add_domain(
+                "Domain",
+                cognito_domain=cognito.CognitoDomainOptions(domain_prefix=prefix),
+                managed_login_version=cognito.ManagedLoginVersion.NEWER_MANAGED_LOGIN,
+            )
+            # Managed login shows an app client's pages only with a style: Cognito's own.
+            cognito.CfnManagedLoginBranding(
+                self,
+                "SignInStyle",
+                user_pool_id=pool.user_pool_id,
+                client_id=self.client.user_pool_client_id,
+                use_cognito_provided_values=True,
+            )
+            # The URLs name the domain resource (config.json is written once it exists); the
+            # CSP's origin, only its name: the distribution's headers cannot wait for the
+            # domain, which waits for the user pool, whose invitation names the distribution.
+            base = self.domain.base_url()
+            self.sign_in = SignIn(
+                authorize_url=f"{base}{AUTHORIZE_PATH}",
+                token_url=f"{base}{TOKEN_PATH}",
+                logout_url=f"{base}{LOGOUT_PATH}",
+                client_id=self.client.user_pool_client_id,
+                scopes=tuple(config.dashboard_scopes),
+                token_origin=cognito_domain_url(Stack.of(self), prefix),
+            )
         acknowledge(
             pool,
             "AwsSolutions-COG8",
@@ -100,3 +193,38 @@ class Identity(Construct):
             jwks_url=f"{issuer}/.well-known/jwks.json",
             roles_claim=config.effective_roles_claim,
         )
+
+
+def _code_flow(dashboard_url: str) -> cognito.OAuthSettings:
+    return cognito.OAuthSettings(
+        flows=cognito.OAuthFlows(authorization_code_grant=True),
+        scopes=[cognito.OAuthScope.OPENID, cognito.OAuthScope.EMAIL, cognito.OAuthScope.PROFILE],
+        callback_urls=[dashboard_url],
+        logout_urls=[dashboard_url],
+    )
+
+
+def _invitation(dashboard_url: str) -> cognito.UserInvitationConfig:
+    """The e-mail an administrator's admin-create-user sends: where to sign in, and how."""
+    return cognito.UserInvitationConfig(
+        email_subject="Your real-time dashboard account",
+        email_body=(
+            "Sign in to the real-time dashboard at "
+            f"{dashboard_url} with the username {{username}} and the temporary password {{####}}. "
+            "You will choose a new password and set up an authenticator app (TOTP) on first sign-in."
+        ),
+    )
+
+
+def _external_sign_in(config: StackConfig) -> SignIn:
+    # StackConfig requires all four with an external issuer and a dashboard.
+    assert config.oidc_client_id and config.oidc_authorize_url and config.oidc_token_url and config.oidc_logout_url
+    token_url = str(config.oidc_token_url)
+    return SignIn(
+        authorize_url=str(config.oidc_authorize_url),
+        token_url=token_url,
+        logout_url=str(config.oidc_logout_url),
+        client_id=config.oidc_client_id,
+        scopes=tuple(config.dashboard_scopes),
+        token_origin=origin_of(token_url),
+    )

@@ -11,6 +11,7 @@ The `rest_api` function checks the token again (defence in depth).
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 
 from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_apigateway as apigw
@@ -70,10 +71,11 @@ class RealtimeRestApi(Construct):
         config: StackConfig,
         handler: lambda_.IFunction,
         authorizer: lambda_.IFunction,
+        cors_allow_origins: Sequence[str] = (),
     ) -> None:
         super().__init__(scope, construct_id)
         self.access_logs = log_group(self, "AccessLogs", config=config)
-        self.api = self._api(config)
+        self.api = self._api(config, cors_allow_origins)
         self.authorizer = apigw.TokenAuthorizer(
             self,
             "Authorizer",
@@ -96,7 +98,7 @@ class RealtimeRestApi(Construct):
                 "account and region; AWS maintains this policy for exactly that purpose.",
             )
 
-    def _api(self, config: StackConfig) -> apigw.RestApi:
+    def _api(self, config: StackConfig, cors_allow_origins: Sequence[str]) -> apigw.RestApi:
         api = apigw.RestApi(
             self,
             "Api",
@@ -118,7 +120,7 @@ class RealtimeRestApi(Construct):
                 access_log_destination=apigw.LogGroupLogDestination(self.access_logs),
                 access_log_format=apigw.AccessLogFormat.custom(json.dumps(ACCESS_LOG_FIELDS, separators=(",", ":"))),
             ),
-            default_cors_preflight_options=_cors(config),
+            default_cors_preflight_options=_cors(cors_allow_origins),
         )
         # The stack outputs its own RestApiUrl (with the base path); drop the L2's generic one.
         api.node.try_remove_child("Endpoint")
@@ -187,16 +189,24 @@ class RealtimeRestApi(Construct):
         )
 
     @property
+    def origin(self) -> str:
+        """https://{api}.execute-api.{region}.amazonaws.com: the API alone, not its stage (the
+        dashboard's CSP names it, and must not depend on the deployment, which depends on
+        methods whose CORS preflight names the dashboard)."""
+        stack = Stack.of(self)
+        return f"https://{self.api.rest_api_id}.execute-api.{stack.region}.{stack.url_suffix}"
+
+    @property
     def base_url(self) -> str:
         """https://{api}.execute-api.{region}.amazonaws.com/{stage}/api/admin/realtime"""
         return f"{self.api.url.rstrip('/')}{BASE_PATH}"
 
 
-def _cors(config: StackConfig) -> apigw.CorsOptions | None:
-    if not config.cors_origins:
+def _cors(origins: Sequence[str]) -> apigw.CorsOptions | None:
+    if not origins:
         return None  # server-to-server callers need no CORS
     return apigw.CorsOptions(
-        allow_origins=config.cors_allow_origins,
+        allow_origins=list(origins),
         allow_methods=CORS_ALLOW_METHODS,
         allow_headers=CORS_ALLOW_HEADERS,
         max_age=CORS_MAX_AGE,

@@ -1,5 +1,5 @@
-"""RealtimeStack: the data, identity, WebSocket API, the fan-out queue, the event bus, the
-functions, REST API, the sweeper's schedule and monitoring."""
+"""RealtimeStack: the data, the dashboard, identity, WebSocket API, the fan-out queue, the
+event bus, the functions, REST API, the sweeper's schedule and monitoring."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from aws_cdk import CfnOutput, Duration, Stack
 from constructs import Construct
 
 from infra.config import StackConfig
+from infra.dashboard import Dashboard, Endpoints, dashboard_dist
 from infra.data import RealtimeTable
 from infra.event_bus import RealtimeEventBus
 from infra.fanout_queue import FanoutQueue
@@ -31,7 +32,13 @@ class RealtimeStack(Stack):
             **kwargs,
         )
         data = RealtimeTable(self, "Data", config=config)
-        identity = Identity(self, "Identity", config=config)
+        # The dashboard's distribution exists before the sign-in (its URL is the callback URL)
+        # and the APIs (it is a CORS origin of the REST API); it is served once they exist.
+        dashboard = (
+            Dashboard(self, "Dashboard", config=config, dist=dashboard_dist(config)) if config.dashboard else None
+        )
+        identity = Identity(self, "Identity", config=config, dashboard_url=dashboard.url if dashboard else None)
+        cors_allow_origins = [*config.cors_allow_origins, *([dashboard.origin] if dashboard else [])]
         # The API, the queue and the bus exist before the functions (these need their URLs
         # and names); the routes, the queue's consumer and the bus's rule, which need the
         # functions, are added after them.
@@ -51,6 +58,7 @@ class RealtimeStack(Stack):
                 ingest_dead_letter_queue=bus.dead_letter_queue,
                 event_bus=bus.bus,
             ),
+            cors_allow_origins=cors_allow_origins,
         )
         websocket.route_to(functions)
         fanout.consume_with(functions["fanout_worker"], config=config)
@@ -61,6 +69,7 @@ class RealtimeStack(Stack):
             config=config,
             handler=functions["rest_api"],
             authorizer=functions["rest_authorizer"],
+            cors_allow_origins=cors_allow_origins,
         )
         SweepSchedule(self, "Sweep", config=config, sweeper=functions["sweeper"])
         if rest.account_setting is not None:
@@ -77,6 +86,19 @@ class RealtimeStack(Stack):
             fanout=fanout,
             bus=bus,
         )
+
+        if dashboard is not None:
+            assert identity.sign_in is not None  # every identity provider signs the dashboard in
+            dashboard.serve(
+                Endpoints(
+                    websocket_url=websocket.url,
+                    rest_url=rest.base_url,
+                    websocket_origin=websocket.origin,
+                    rest_origin=rest.origin,
+                    sign_in=identity.sign_in,
+                )
+            )
+            CfnOutput(self, "DashboardUrl", value=dashboard.url, description="The dashboard: sign in here")
 
         CfnOutput(self, "WebSocketUrl", value=websocket.url, description="Dashboards connect here (?token=JWT)")
         CfnOutput(self, "RestApiUrl", value=rest.base_url, description="Base URL of the REST API")

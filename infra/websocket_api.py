@@ -76,6 +76,13 @@ class RealtimeWebSocketApi(Construct):
         return self.stage.url
 
     @property
+    def origin(self) -> str:
+        """wss://{api}.execute-api.{region}.amazonaws.com: the API alone, not its stage (the
+        dashboard's CSP names it, and must not depend on the stage's deployment)."""
+        stack = Stack.of(self)
+        return f"wss://{self.api.api_id}.execute-api.{stack.region}.{stack.url_suffix}"
+
+    @property
     def callback_url(self) -> str:
         """https://{api}.execute-api.{region}.amazonaws.com/{stage}: the @connections API."""
         return self.stage.callback_url

@@ -17,12 +17,12 @@ from aws_cdk.assertions import Template
 
 from infra.application import create_app
 from infra.config import StackConfig
-from tests.infra.support import CUSTOM_CONTEXT, Synthesized, cdk_json_context
+from tests.infra.support import CUSTOM_CONTEXT, Synthesized, default_context
 
 
 @pytest.fixture(scope="session")
 def assembly_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    context = cdk_json_context()
+    context = default_context()
     configs = [StackConfig.from_context(context), StackConfig.from_context(CUSTOM_CONTEXT)]
     outdir = tmp_path_factory.mktemp("cdk.out")
     # cdk-nag runs as part of this synth: it raises on any unacknowledged finding.
@@ -38,7 +38,7 @@ def _load(assembly_dir: Path, context: dict[str, Any]) -> Synthesized:
 
 @pytest.fixture(scope="session")
 def default(assembly_dir: Path) -> Synthesized:
-    return _load(assembly_dir, cdk_json_context())
+    return _load(assembly_dir, default_context())
 
 
 @pytest.fixture(scope="session")

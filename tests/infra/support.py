@@ -1,10 +1,12 @@
 """The two configurations the infra tests synthesize, and ways to find things in a template.
 
 `default` is what a bare `cdk synth` builds (cdk.json's context only: a new Cognito user
-pool, retained data, a new event bus); `custom` sets every option the other way (external
-OIDC issuer, alarm e-mails, destroy, CORS, WAF, reserved concurrency, another stage and
-groups, shorter history and replays, a faster sweep, an existing event bus with an archive,
-other fan-out thresholds, shard size, lifecycle source and worker concurrency).
+pool, retained data, a new event bus, the dashboard signing in with the user pool) but for
+the dashboard's build, a fixture (DASHBOARD_FIXTURE); `custom` sets every option the other
+way (external OIDC issuer, the dashboard signing in with it, alarm e-mails, destroy, CORS,
+WAF on both the REST API and the dashboard, reserved concurrency, another stage and groups,
+shorter history and replays, a faster sweep, an existing event bus with an archive, other
+fan-out thresholds, shard size, lifecycle source and worker concurrency).
 """
 
 from __future__ import annotations
@@ -22,7 +24,11 @@ from unittest import mock
 from aws_cdk.assertions import Template
 
 from infra.config import StackConfig
-from infra.paths import CDK_JSON
+from infra.paths import CDK_JSON, REPO_ROOT
+
+# A stand-in for clients/dashboard/dist (index.html and one hashed asset, as Vite writes
+# them): the infra tests never depend on the app's own build.
+DASHBOARD_FIXTURE = REPO_ROOT / "tests" / "infra" / "fixtures" / "dashboard-dist"
 
 CUSTOM_CONTEXT: dict[str, Any] = {
     "stackName": "RealtimeCustom",
@@ -60,6 +66,13 @@ CUSTOM_CONTEXT: dict[str, Any] = {
     "eventBusName": "platform-events",
     "lifecycleSource": "com.example.realtime",
     "eventArchiveDays": "7",
+    "dashboardDist": str(DASHBOARD_FIXTURE.relative_to(REPO_ROOT)),
+    "dashboardWebAclArn": "arn:aws:wafv2:us-east-1:123456789012:global/webacl/dashboard/4b5a6978",
+    "oidcClientId": "realtime-dashboard",
+    "oidcAuthorizeUrl": "https://login.example.com/authorize",
+    "oidcTokenUrl": "https://tokens.example.com:8443/oauth/token",
+    "oidcLogoutUrl": "https://login.example.com/oidc/logout",
+    "oidcScopes": "openid, profile, email, offline_access",
 }
 
 
@@ -77,11 +90,20 @@ def cdk_json_context() -> dict[str, Any]:
     return dict(json.loads(CDK_JSON.read_text())["context"])
 
 
+def default_context() -> dict[str, Any]:
+    """cdk.json's context, and the fixture for the dashboard's build."""
+    return {**cdk_json_context(), "dashboardDist": str(DASHBOARD_FIXTURE)}
+
+
 def functions_by_name(synth: Synthesized) -> dict[str, tuple[str, dict[str, Any]]]:
-    """name → (logical id, resource), named by POWERTOOLS_SERVICE_NAME (realtime-<name>)."""
+    """name → (logical id, resource) of the hub's functions, named by POWERTOOLS_SERVICE_NAME
+    (realtime-<name>); the CDK's own (the dashboard's deployment) have none."""
     found = {}
     for logical_id, resource in synth.resources("AWS::Lambda::Function").items():
-        service = resource["Properties"]["Environment"]["Variables"]["POWERTOOLS_SERVICE_NAME"]
+        variables = resource["Properties"].get("Environment", {}).get("Variables", {})
+        if "POWERTOOLS_SERVICE_NAME" not in variables:
+            continue
+        service = variables["POWERTOOLS_SERVICE_NAME"]
         found[service.removeprefix("realtime-").replace("-", "_")] = (logical_id, resource)
     return found
 
@@ -155,6 +177,9 @@ _PSEUDO_PARAMETERS = {
     "AWS::Partition": "aws",
     "AWS::Region": "us-east-1",
     "AWS::StackName": "RealtimeStack",
+    "AWS::StackId": (
+        "arn:aws:cloudformation:us-east-1:123456789012:stack/RealtimeStack/3f9c2a71-b0de-11ef-9c2a-0a1b2c3d4e5f"
+    ),
     "AWS::URLSuffix": "amazonaws.com",
 }
 
@@ -165,8 +190,9 @@ def _placeholder(*names: str) -> str:
 
 
 def resolve(value: Any, resources: dict[str, Any] | None = None) -> Any:
-    """Evaluate the intrinsic functions CDK puts in environment variables (`resources`: the
-    template's, for what a Ref returns: an SQS queue's Ref is its URL)."""
+    """Evaluate the intrinsic functions CDK puts in environment variables, headers and the
+    dashboard's config.json (`resources`: the template's, for what a Ref returns: an SQS
+    queue's Ref is its URL)."""
     if isinstance(value, str | int | float):
         return str(value)
     if isinstance(value, list):

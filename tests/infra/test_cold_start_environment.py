@@ -29,7 +29,7 @@ from infra.config import StackConfig
 from infra.event_bus import INGEST_DETAIL_TYPE, created_bus_name
 from infra.functions import NOT_DEPLOYED, REPLAY_BUDGET_SECONDS, SPECS, FunctionSpec
 from infra.paths import FUNCTIONS_DIR
-from tests.infra.support import Synthesized, lambda_sandbox, resolved_environment
+from tests.infra.support import Synthesized, lambda_sandbox, resolve, resolved_environment
 
 _SPECS: dict[str, FunctionSpec] = {spec.name: spec for spec in SPECS}
 _POWERTOOLS = {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "POWERTOOLS_LOG_LEVEL"}
@@ -93,7 +93,7 @@ def test_environment_is_every_configured_setting_and_nothing_else(stack: Synthes
     env = resolved_environment(stack, function)
     fields = set().union(*(_aliases(model) for model in _SPECS[function].settings))
     unset = set(NOT_DEPLOYED)
-    if not stack.config.cors_origins:
+    if not stack.config.cors_origins and not stack.config.dashboard:
         unset.add("CORS_ALLOW_ORIGINS")  # no origins, no CORS headers
     assert set(env) == _POWERTOOLS | (fields - unset)
 
@@ -103,8 +103,11 @@ def test_settings_left_to_their_defaults_exist() -> None:
     assert set(NOT_DEPLOYED) <= fields
 
 
-def _configured(config: StackConfig, function: str = "message") -> dict[str, dict[str, Any]]:
-    """What each settings model must hold: the stack's configuration, not a default."""
+def _configured(
+    config: StackConfig, function: str = "message", *, dashboard_origin: str | None = None
+) -> dict[str, dict[str, Any]]:
+    """What each settings model must hold: the stack's configuration, not a default (and the
+    dashboard's origin, a reference to its distribution, as resolve() renders it)."""
     roles = {"connect_role": config.connect_role, "publish_role": config.publish_role}
     # The workers only fan out: their own concurrency (fanoutWorkerConcurrency).
     concurrency = config.fanout_worker_concurrency if function == "fanout_worker" else config.fanout_concurrency
@@ -142,7 +145,7 @@ def _configured(config: StackConfig, function: str = "message") -> dict[str, dic
             # The existing bus by name, or the stack's own.
             "event_bus_name": config.event_bus_name or created_bus_name(config.stack_name),
         },
-        "RestSettings": {"cors_allow_origins": config.cors_allow_origins},
+        "RestSettings": {"cors_allow_origins": [*config.cors_allow_origins, *filter(None, [dashboard_origin])]},
         # The rule matches the same detail-type (infra/event_bus.py).
         "IngestSettings": {"detail_type": INGEST_DETAIL_TYPE},
     }
@@ -170,7 +173,9 @@ def test_every_configured_hub_setting_is_checked() -> None:
 @pytest.mark.parametrize("function", sorted(_SPECS))
 def test_loaded_settings_carry_the_stack_configuration(stack: Synthesized, function: str) -> None:
     _, loaded = cold_start(function, resolved_environment(stack, function))
-    expected = _configured(stack.config, function)
+    (distribution,) = stack.resources("AWS::CloudFront::Distribution")
+    dashboard_origin = "https://" + resolve({"Fn::GetAtt": [distribution, "DomainName"]})
+    expected = _configured(stack.config, function, dashboard_origin=dashboard_origin)
     for name, settings in loaded.items():
         actual = {field: _plain(getattr(settings, field)) for field in expected[name]}
         assert actual == expected[name], f"{function}: {name}"

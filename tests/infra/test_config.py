@@ -44,9 +44,44 @@ def test_every_hub_variable_the_context_sets_names_its_key() -> None:
     assert set(HUB_CONTEXT_KEYS) <= {field.alias for field in HubSettings.model_fields.values()}
 
 
+_EXTERNAL = {"jwksUrl": "https://idp.example.com/jwks", "issuer": "https://idp.example.com/", "audience": "api"}
+_OIDC = {
+    "oidcClientId": "dashboard",
+    "oidcAuthorizeUrl": "https://idp.example.com/authorize",
+    "oidcTokenUrl": "https://idp.example.com/token",
+    "oidcLogoutUrl": "https://idp.example.com/logout",
+}
+
+
+def test_the_dashboard_is_deployed_by_default_and_signs_in_with_cognito() -> None:
+    config = StackConfig.from_context({})
+    assert config.dashboard is True
+    assert config.dashboard_dist is None  # clients/dashboard/dist
+    assert config.dashboard_scopes == ["openid", "email", "profile"]
+    assert config.cognito_domain_prefix is None  # <stack name>-<stack id's UUID>
+    assert StackConfig.from_context({"cognitoDomainPrefix": "ops-dashboard-1"}).cognito_domain_prefix == (
+        "ops-dashboard-1"
+    )
+
+
+def test_an_external_issuer_signs_the_dashboard_in_with_its_own_endpoints() -> None:
+    config = StackConfig.from_context({**_EXTERNAL, **_OIDC, "oidcScopes": "openid,offline_access"})
+    assert config.dashboard_scopes == ["openid", "offline_access"]
+    assert str(config.oidc_token_url) == "https://idp.example.com/token"
+    assert StackConfig.from_context({**_EXTERNAL, **_OIDC}).dashboard_scopes == ["openid", "email", "profile"]
+    assert StackConfig.from_context({**_EXTERNAL, **_OIDC, "oidcScopes": '["openid"]'}).dashboard_scopes == ["openid"]
+    # Without the dashboard, an external issuer needs nothing more than before.
+    assert not StackConfig.from_context({**_EXTERNAL, "dashboard": "false"}).dashboard
+
+
 def test_an_external_issuer_needs_all_three_settings() -> None:
     config = StackConfig.from_context(
-        {"jwksUrl": "https://idp.example.com/jwks", "issuer": "https://idp.example.com/", "audience": "api"}
+        {
+            "jwksUrl": "https://idp.example.com/jwks",
+            "issuer": "https://idp.example.com/",
+            "audience": "api",
+            "dashboard": "false",
+        }
     )
     assert not config.uses_cognito
     assert config.effective_roles_claim == "roles"
@@ -91,6 +126,19 @@ def test_an_external_issuer_needs_all_three_settings() -> None:
         ({"lifecycleSource": ""}, "lifecycleSource"),
         ({"eventArchiveDays": "0"}, "eventArchiveDays"),
         ({"reservedConcurrency": '{"fanout_worker": 0}'}, "at least 1"),
+        # The dashboard and its sign-in.
+        (_EXTERNAL, "set oidcClientId, oidcAuthorizeUrl, oidcTokenUrl, oidcLogoutUrl"),
+        ({**_EXTERNAL, **_OIDC, "oidcTokenUrl": "http://idp.example.com/token"}, "oidcTokenUrl must use https"),
+        ({**_EXTERNAL, **_OIDC, "cognitoDomainPrefix": "realtime"}, "there is none with jwksUrl"),
+        ({**_EXTERNAL, **_OIDC, "oidcScopes": "email profile"}, "the scopes must include openid"),
+        ({**_EXTERNAL, **_OIDC, "oidcScopes": 'openid "quoted"'}, "is not a scope"),
+        ({"oidcClientId": "dashboard"}, "oidcClientId are for an external OIDC issuer"),
+        ({"dashboard": "false", "dashboardDist": "dist"}, "dashboard=false deploys no dashboard: do not also set"),
+        ({"cognitoDomainPrefix": "my-aws-login"}, "Cognito refuses domain prefixes containing 'aws'"),
+        ({"cognitoDomainPrefix": "Upper-Case"}, "cognitoDomainPrefix"),
+        ({"cognitoDomainPrefix": "-dash"}, "cognitoDomainPrefix"),
+        ({"dashboardWebAclArn": "arn:aws:wafv2:eu-west-1:123456789012:regional/webacl/x/1"}, "dashboardWebAclArn"),
+        ({"dashboard": "sometimes"}, "dashboard"),
     ],
 )
 def test_invalid_context_is_reported_by_key(context: dict[str, str], message: str) -> None:

@@ -21,7 +21,7 @@ import infra
 from infra.config import StackConfig
 from infra.nag import acknowledge, add_checks, packs
 from infra.stack import RealtimeStack
-from tests.infra.support import CUSTOM_CONTEXT, cdk_json_context
+from tests.infra.support import CUSTOM_CONTEXT, default_context
 
 # A queue with no DLQ (AwsSolutions-SQS3, Serverless-SQSRedrivePolicy) and no SSL-only
 # policy (AwsSolutions-SQS4): the findings of one pack, then of the other.
@@ -97,11 +97,11 @@ def acknowledgements_and_findings() -> Iterator[tuple[list[Acknowledgement], set
     with pytest.MonkeyPatch.context() as patch:
         for module in modules:
             patch.setattr(module, "acknowledge", record)
-        app = App(context=cdk_json_context())
+        app = App(context=default_context())
         stacks = [
             RealtimeStack(app, config.stack_name, config=config)
             for config in (
-                StackConfig.from_context(cdk_json_context()),
+                StackConfig.from_context(default_context()),
                 StackConfig.from_context(CUSTOM_CONTEXT),
             )
         ]

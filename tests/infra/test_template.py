@@ -45,6 +45,7 @@ from tests.infra.support import (
     functions_by_name,
     grants,
     integration_function,
+    logical_id,
     resolve,
     role_statements,
 )
@@ -273,11 +274,13 @@ def test_only_headers_that_can_carry_a_jwt_reach_the_authorizer(
         assert bearer_token(header) == _jwt()
 
 
-def test_cors_preflight_only_when_origins_are_configured(default: Synthesized, custom: Synthesized) -> None:
-    assert not [key for key in _methods(default) if key[1] == "OPTIONS"]
-    assert "CORS_ALLOW_ORIGINS" not in environment(default, "rest_api")
-
-    preflights = [properties for key, properties in _methods(custom).items() if key[1] == "OPTIONS"]
+def test_cors_preflight_allows_the_configured_origins_and_the_dashboard(stack: Synthesized) -> None:
+    """corsOrigins, then the dashboard's distribution (added by the stack: its origin is a
+    reference, rendered here by resolve())."""
+    (distribution,) = stack.resources("AWS::CloudFront::Distribution")
+    dashboard = "https://" + resolve({"Fn::GetAtt": [distribution, "DomainName"]})
+    origins = [*stack.config.cors_allow_origins, dashboard]
+    preflights = [properties for key, properties in _methods(stack).items() if key[1] == "OPTIONS"]
     assert preflights
     for preflight in preflights:
         assert preflight["AuthorizationType"] == "NONE"  # browsers send no token with a preflight
@@ -288,12 +291,14 @@ def test_cors_preflight_only_when_origins_are_configured(default: Synthesized, c
         )
         assert headers["method.response.header.Access-Control-Allow-Methods"] == "'GET,POST,DELETE,OPTIONS'"
         assert headers["method.response.header.Access-Control-Max-Age"] == "'600'"
-        first, *others = custom.config.cors_allow_origins
-        assert headers["method.response.header.Access-Control-Allow-Origin"] == f"'{first}'"
+        first, *others = origins
+        assert resolve(headers["method.response.header.Access-Control-Allow-Origin"]) == f"'{first}'"
         for origin in others:  # API Gateway echoes the other allowed origins
-            assert f'$origin == "{origin}"' in response["ResponseTemplates"]["application/json"]
+            assert f'$origin == "{origin}"' in resolve(response["ResponseTemplates"]["application/json"])
     # The function adds the CORS headers of actual responses for the same origins.
-    assert environment(custom, "rest_api")["CORS_ALLOW_ORIGINS"] == ("https://admin.example.com,http://localhost:5173")
+    assert resolve(environment(stack, "rest_api")["CORS_ALLOW_ORIGINS"]) == ",".join(origins)
+    if stack.config.cors_origins:
+        assert origins[:2] == ["https://admin.example.com", "http://localhost:5173"]
 
 
 def test_rest_stage_throttles_traces_and_logs_without_tokens(stack: Synthesized) -> None:
@@ -342,7 +347,8 @@ def test_functions_run_python313_on_arm64_with_both_layers(stack: Synthesized) -
     functions = functions_by_name(stack)
     assert set(functions) == set(FUNCTION_NAMES)
     assert "sweeper" in functions
-    (shared_layer_id,) = stack.resources("AWS::Lambda::LayerVersion")
+    # (The other layer is the AWS CLI of the dashboard's deployment, the CDK's own.)
+    shared_layer_id = logical_id(stack, "AWS::Lambda::LayerVersion", "SharedLayer")
     powertools_suffix = (
         f":{POWERTOOLS_LAYER_ACCOUNT}:layer:{POWERTOOLS_LAYER_NAME}:{stack.config.powertools_layer_version}"
     )
@@ -370,7 +376,8 @@ def test_each_function_logs_to_its_own_group_with_the_configured_retention(stack
 def test_every_log_group_is_encrypted_with_the_stacks_logs_key(stack: Synthesized) -> None:
     (key_id,) = [k for k in stack.resources("AWS::KMS::Key") if k.startswith("LogsKey")]
     log_groups = stack.resources("AWS::Logs::LogGroup")
-    assert len(log_groups) == len(FUNCTION_NAMES) + 2  # the functions' and both APIs' access logs
+    # The functions', both APIs' access logs and the dashboard deployment's.
+    assert len(log_groups) == len(FUNCTION_NAMES) + 3
     for log_group in log_groups.values():
         assert log_group["Properties"]["KmsKeyId"] == {"Fn::GetAtt": [key_id, "Arn"]}
     key = stack.resources("AWS::KMS::Key")[key_id]
@@ -521,8 +528,9 @@ def test_user_pool_is_admin_only_with_mfa_and_a_group_per_role(default: Synthesi
             },
         },
     )
+    # The dashboard's sign-in (infra/dashboard.py's tests check the rest of it).
     default.template.has_resource_properties(
-        "AWS::Cognito::UserPoolClient", {"GenerateSecret": False, "AllowedOAuthFlowsUserPoolClient": False}
+        "AWS::Cognito::UserPoolClient", {"GenerateSecret": False, "AllowedOAuthFlowsUserPoolClient": True}
     )
     groups = [group["Properties"]["GroupName"] for group in default.resources("AWS::Cognito::UserPoolGroup").values()]
     assert groups == ["admin"]
@@ -780,6 +788,7 @@ _MESSAGING_OUTPUTS = {
 
 def test_outputs(default: Synthesized, custom: Synthesized) -> None:
     assert set(default.json["Outputs"]) == {
+        "DashboardUrl",
         "WebSocketUrl",
         "RestApiUrl",
         "CallbackUrl",
@@ -789,6 +798,7 @@ def test_outputs(default: Synthesized, custom: Synthesized) -> None:
         *_MESSAGING_OUTPUTS,
     }
     assert set(custom.json["Outputs"]) == {
+        "DashboardUrl",
         "WebSocketUrl",
         "RestApiUrl",
         "CallbackUrl",
