@@ -85,7 +85,7 @@ class RealtimeRestApi(Construct):
             results_cache_ttl=AUTHORIZER_CACHE_TTL,
         )
         self._routes(apigw.LambdaIntegration(handler, proxy=True, allow_test_invoke=False))
-        self._gateway_responses()
+        self._gateway_responses(browsers=bool(cors_allow_origins))
         self._firewall(config)
         # API Gateway (REST and WebSocket alike) logs through one role per account and region.
         self.account_setting: IConstruct | None = self.api.node.try_find_child("Account")
@@ -160,15 +160,20 @@ class RealtimeRestApi(Construct):
             "publish role; a Cognito user pool authorizer can neither check roles nor verify other issuers.",
         )
 
-    def _gateway_responses(self) -> None:
+    def _gateway_responses(self, *, browsers: bool) -> None:
         """API Gateway's own answers (refused token, no such route, throttled, too large…)
-        in the error shape of the function's: {"code", "message"}."""
+        in the error shape of the function's: {"code", "message"}. When browsers call the
+        API (CORS origins, the dashboard), they carry `Access-Control-Allow-Origin: *` so a
+        page can read why it was refused (an expired token's 401): they hold no data, and
+        the API authenticates with a header, never a cookie."""
+        headers = {"Access-Control-Allow-Origin": "'*'"} if browsers else None
         for response_type, (status, code) in GATEWAY_RESPONSES.items():
             self.api.add_gateway_response(
                 f"Response{response_type.title().replace('_', '')}",
                 type=getattr(apigw.ResponseType, response_type.replace("4XX", "4_XX").replace("5XX", "5_XX")),
                 status_code=str(status) if status is not None else None,
                 templates={"application/json": gateway_response_template(code)},
+                response_headers=headers,
             )
 
     def _firewall(self, config: StackConfig) -> None:

@@ -830,3 +830,9 @@ def test_api_gateways_own_answers_use_the_api_error_shape(stack: Synthesized) ->
     for response_type, (status, code) in GATEWAY_RESPONSES.items():
         assert responses[response_type]["ResponseTemplates"] == {"application/json": gateway_response_template(code)}
         assert responses[response_type].get("StatusCode") == (str(status) if status is not None else None)
+
+
+def test_api_gateways_own_answers_are_readable_by_the_dashboard(custom: Synthesized) -> None:
+    for response in custom.resources("AWS::ApiGateway::GatewayResponse").values():
+        headers = response["Properties"]["ResponseParameters"]
+        assert headers == {"gatewayresponse.header.Access-Control-Allow-Origin": "'*'"}
