@@ -2,6 +2,15 @@
 // pydantic models). Do not edit: run `npm run generate -w @realtime-hub/client`.
 /* eslint-disable */
 
+export type JsonValue =
+  | boolean
+  | number
+  | string
+  | JsonValue[]
+  | {
+      [k: string]: JsonValue | undefined;
+    }
+  | null;
 export type ClientAction =
   Subscribe | Unsubscribe | GetPlatformStats | GetConnectionCount | GetPresence | Publish | Ping | Refresh;
 export type ServerReply =
@@ -110,7 +119,7 @@ export interface UserAction {
   userId: string;
   action: string;
   details?: {
-    [k: string]: unknown | undefined;
+    [k: string]: JsonValue | undefined;
   };
 }
 export interface RoleAssignment {

@@ -13,6 +13,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    WithJsonSchema,
     model_validator,
 )
 from pydantic.alias_generators import to_camel
@@ -37,7 +38,19 @@ def _json_integer(value: Any) -> Any:
     return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
-Count = Annotated[int, BeforeValidator(_json_integer), Field(ge=0, le=payload.MAX_SAFE_INTEGER)]
+# (Field first: constraints after a validator would reach the JSON Schema as "ge"/"le".)
+Count = Annotated[int, Field(ge=0, le=payload.MAX_SAFE_INTEGER), BeforeValidator(_json_integer)]
+
+
+def _keyed_by_text(values: dict[str, Any], **bounds: int) -> WithJsonSchema:
+    """The JSON Schema of an object whose keys are ShortText: pydantic would put the key's
+    pattern in patternProperties, which leaves keys that do not match it unconstrained."""
+    keys = {"type": "string", "minLength": 1, "maxLength": 256, "pattern": NON_BLANK}
+    return WithJsonSchema({"type": "object", "propertyNames": keys, "additionalProperties": values, **bounds})
+
+
+_HEALTH_STATES = {"type": "string", "enum": ["healthy", "degraded", "down"]}
+_NUMBER = {"type": "number", "minimum": -payload.MAX_SAFE_INTEGER, "maximum": payload.MAX_SAFE_INTEGER}
 HealthState = Literal["healthy", "degraded", "down"]
 Severity = Literal["info", "success", "warning", "error", "critical"]
 
@@ -56,11 +69,15 @@ class EventData(BaseModel):
 class PlatformStatus(EventData):
     status: HealthState
     message: LongText | None = None
-    services: dict[ShortText, HealthState] | None = None
+    services: Annotated[dict[ShortText, HealthState], _keyed_by_text(_HEALTH_STATES)] | None = None
 
 
 class AnalyticsUpdate(EventData):
-    metrics: dict[ShortText, FiniteNumber] = Field(min_length=1, max_length=1000)
+    metrics: Annotated[
+        dict[ShortText, FiniteNumber],
+        Field(min_length=1, max_length=1000),
+        _keyed_by_text(_NUMBER, minProperties=1, maxProperties=1000),
+    ]
     period: ShortText | None = None
 
 
