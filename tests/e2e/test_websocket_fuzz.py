@@ -177,12 +177,14 @@ def every_stored_message_reads_back(stack: LocalStack, group: str, headers: dict
         aws_access_key_id="local",
         aws_secret_access_key="local",
     )
-    stored = table.query(
+    # A Query counts at most 1 MB of items per page: page through them all.
+    pages = table.get_paginator("query").paginate(
         TableName=stack.table_name,
         KeyConditionExpression="pk = :pk",
         ExpressionAttributeValues={":pk": {"S": f"HIST#{group}"}},
         Select="COUNT",
-    )["Count"]
+    )
+    stored = sum(page["Count"] for page in pages)
     read, after = 0, 0
     while True:
         page = httpx.get(
