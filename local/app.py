@@ -2,6 +2,9 @@
 REST API, on one port (AWS serves them from three hostnames); and the EventBridge bus
 (PutEvents, plus /_local/ routes to watch it and its dead-letter queue).
 
+The admin dashboard (local/dashboard.py), when given, is served at `/` after every other
+route, under paths none of them uses.
+
 The /_local/ routes are tooling with no AWS counterpart, and they list every connection
 and user id on the bus: they require an admin bearer token, verified like the functions
 verify theirs (401 without a valid token, 403 without the admin role).
@@ -14,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route, WebSocketRoute
+from starlette.routing import BaseRoute, Route, WebSocketRoute
 
 from local.connections import ConnectionRegistry
 from local.event_bus import LocalEventBus
@@ -39,6 +42,7 @@ def build_app(
     bus: LocalEventBus | None = None,
     *,
     admin_verifier: TokenVerifier | None = None,
+    dashboard: list[BaseRoute] | None = None,
 ) -> Starlette:
     rest = RestGateway(gateway, runtime).handle
     bus_routes = []
@@ -64,6 +68,7 @@ def build_app(
             ),
             Route(REST_BASE_PATH, rest, methods=_HTTP_METHODS),
             Route(REST_BASE_PATH + "/{proxy:path}", rest, methods=_HTTP_METHODS),
+            *(dashboard or []),
         ]
     )
 

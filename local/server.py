@@ -21,6 +21,7 @@ import uvicorn
 from local import access_log, process_env
 from local.app import build_app
 from local.connections import ConnectionInfo, ConnectionRegistry
+from local.dashboard import DashboardSite
 from local.dynamodb import LocalDynamoDB
 from local.event_bus import BusSettings, LocalEventBus
 from local.events import Gateway
@@ -85,6 +86,7 @@ class LocalStack:
         self._schedule: SweepSchedule | None = None
         self._bus: LocalEventBus | None = None
         self._queue: LocalFanoutQueue | None = None
+        self._dashboard: DashboardSite | None = None
 
     # -- addresses --------------------------------------------------------------------
 
@@ -99,6 +101,18 @@ class LocalStack:
     @property
     def rest_url(self) -> str:
         return f"{self.base_url}{REST_BASE_PATH}"
+
+    @property
+    def dashboard_url(self) -> str:
+        """The admin dashboard (add `#token=<JWT>` to sign in at once)."""
+        return f"{self.base_url}/"
+
+    @property
+    def dashboard(self) -> DashboardSite:
+        """The dashboard's routes, with a config.json that points the page at this stack."""
+        if self._dashboard is None:
+            self._dashboard = DashboardSite({"wsUrl": self.ws_url, "restUrl": self.rest_url, "auth": {"mode": "token"}})
+        return self._dashboard
 
     @property
     def dynamodb_endpoint(self) -> str:
@@ -170,6 +184,7 @@ class LocalStack:
                 self._management_api,
                 self._bus,
                 admin_verifier=TokenVerifier(AuthSettings.from_env(environment)),  # the functions' settings
+                dashboard=self.dashboard.routes(),
             ),
             http=LimitedHttpProtocol,  # 414 / 431 as API Gateway answers them (local/protocols.py)
             ws=GatewayWebSocketProtocol,  # uvicorn's websockets-sansio, with the additions of local/protocols.py
