@@ -49,6 +49,7 @@ export function Header({ onSignOut, token }: { onSignOut: () => void; token: str
         data-state={view.state}
         data-attempts={view.attempts}
         data-reconnects={view.reconnects}
+        data-snapshot-at={view.snapshotAt ?? ""}
         role="status"
         aria-live="polite"
         aria-atomic="true"

@@ -19,6 +19,8 @@ export interface ConnectionView {
   /** The browser says it has no network. */
   offline: boolean;
   user?: MeResponse;
+  /** When the widgets were last (re)drawn from getPlatformStats (ms since the epoch). */
+  snapshotAt?: number;
   eventsPerSecond: number;
   eventsTotal: number;
   lastEventAt?: number;
@@ -76,6 +78,11 @@ export class ConnectionStore extends Store<ConnectionView> {
     if (user) next.user = user;
     else delete next.user;
     this.view = next;
+    this.changed();
+  }
+
+  snapshotLoaded(): void {
+    this.view = { ...this.view, snapshotAt: this.now() };
     this.changed();
   }
 

@@ -227,6 +227,7 @@ export class Dashboard {
         const envelope = typed(event);
         if (envelope && panels.has(EVENT_PANEL[envelope.type])) this.route(event, true);
       }
+      this.connection.snapshotLoaded();
     } catch (error) {
       if (this.disposed) return;
       // Not connected any more: the next connect (or reset) asks again.
