@@ -18,7 +18,7 @@ export const SEVERITY_RANK: Record<Severity, number> = { critical: 0, error: 1, 
 
 /** Alerts kept (older ones leave the list). */
 export const ALERT_LIMIT = 100;
-/** Toasts on screen at once; the rest are counted in the last one. */
+/** Toasts on screen at once; more during a burst are counted in the last one, not shown. */
 export const TOAST_LIMIT = 3;
 export const TOAST_MS = 8_000;
 /** Only alerts this recent toast (a replay of old ones after a pause does not). */
@@ -170,11 +170,13 @@ export class ToastStore extends Store<ToastsView> {
     if (item.severity !== "error" && item.severity !== "critical") return;
     const age = this.now() - Date.parse(item.ts);
     if (!(age < TOAST_MAX_AGE_MS)) return;
-    this.toasts = [{ id: item.id, severity: item.severity, title: item.title, message: item.message, ts: item.ts }, ...this.toasts];
-    for (const dropped of this.toasts.splice(TOAST_LIMIT)) {
-      this.clearTimer(dropped.id);
+    if (this.toasts.length >= TOAST_LIMIT) {
+      // A burst: the toasts on screen stay put (readable), the rest are counted.
       this.more++;
+      this.changed();
+      return;
     }
+    this.toasts = [{ id: item.id, severity: item.severity, title: item.title, message: item.message, ts: item.ts }, ...this.toasts];
     this.timers.set(item.id, this.clock.set(() => this.dismiss(item.id), TOAST_MS));
     this.changed();
   }

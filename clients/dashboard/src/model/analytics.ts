@@ -73,8 +73,9 @@ export class AnalyticsStore extends Store<AnalyticsView> {
   private readonly metrics = new Map<string, MetricView>();
   private readonly ignored = new Set<string>();
 
-  constructor(private readonly chartScheduler?: Scheduler) {
-    super(chartScheduler);
+  /** `scheduler` for the current values, `chartScheduler` for the charts. */
+  constructor(scheduler?: Scheduler, private readonly chartScheduler: Scheduler | undefined = scheduler) {
+    super(scheduler);
     this.users = new ChartSource(["Total users", "Active users"], SERIES_CAPACITY, chartScheduler);
     this.generations = new ChartSource(["Generations (last hour)", "Failed"], SERIES_CAPACITY, chartScheduler);
     this.revenue = new ChartSource(["Revenue"], SERIES_CAPACITY, chartScheduler);

@@ -15,7 +15,7 @@ import {
   type EventType,
   type WebSocketConstructor,
 } from "@realtime-hub/client";
-import type { Scheduler } from "../lib/frame";
+import { updates, type Scheduler } from "../lib/frame";
 import { Store, ValueStore } from "../lib/store";
 import { ActivityStore } from "./activity";
 import { AlertStore, ToastStore } from "./alerts";
@@ -48,6 +48,8 @@ export interface DashboardOptions {
   onRefused: (error: RealtimeError) => void;
   WebSocket?: WebSocketConstructor;
   scheduler?: Scheduler;
+  listScheduler?: Scheduler;
+  chartScheduler?: Scheduler;
 }
 
 class Feed {
@@ -131,12 +133,15 @@ export class Dashboard {
 
   constructor(private readonly options: DashboardOptions) {
     const scheduler = options.scheduler;
+    // The connection: on the next frame. Lists, values and charts: together, at most every 200 ms.
+    const listScheduler = options.listScheduler ?? scheduler ?? updates;
+    const chartScheduler = options.chartScheduler ?? listScheduler;
     this.connection = new ConnectionStore(scheduler);
-    this.analytics = new AnalyticsStore(scheduler);
-    this.system = new SystemStore(scheduler);
-    this.alerts = new AlertStore(scheduler);
-    this.toasts = new ToastStore(scheduler);
-    this.activity = new ActivityStore(scheduler);
+    this.analytics = new AnalyticsStore(listScheduler, chartScheduler);
+    this.system = new SystemStore(listScheduler);
+    this.alerts = new AlertStore(listScheduler);
+    this.toasts = new ToastStore(listScheduler);
+    this.activity = new ActivityStore(listScheduler);
     this.presence = new PresenceStore(scheduler);
     this.groups = new ValueStore<string[]>(Object.values(PANEL_GROUP), scheduler);
     const connection = this.connection;

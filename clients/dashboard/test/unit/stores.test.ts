@@ -3,7 +3,7 @@
 import type { Envelope } from "@realtime-hub/client";
 import { describe, expect, it, vi } from "vitest";
 import { BoundedFeed, SeriesBuffer } from "../../src/lib/bounded";
-import { FrameScheduler, immediate } from "../../src/lib/frame";
+import { FrameScheduler, ThrottledScheduler, immediate } from "../../src/lib/frame";
 import { ACTIVITY_LIMIT, ActivityStore } from "../../src/model/activity";
 import { ALERT_LIMIT, AlertStore, TOAST_LIMIT, TOAST_MS, ToastStore, performanceSeverity } from "../../src/model/alerts";
 import { AnalyticsStore, MAX_METRICS, SERIES_CAPACITY } from "../../src/model/analytics";
@@ -50,6 +50,26 @@ describe("bounded collections", () => {
     expect(frames).toHaveLength(1);
     frames[0]!();
     expect(task).toHaveBeenCalledTimes(1);
+  });
+});
+
+describe("throttled updates", () => {
+  it("the first change shows at once, a stream of them every interval, all in one frame", () => {
+    let now = 1_000;
+    const later: { task: () => void; at: number }[] = [];
+    const scheduler = new ThrottledScheduler(immediate, 200, () => now, (task, ms) => later.push({ task, at: now + ms }));
+    const a = vi.fn();
+    const b = vi.fn();
+    scheduler.schedule(a);
+    expect(a).toHaveBeenCalledTimes(1); // quiet before: no wait
+    now += 50;
+    for (let index = 0; index < 20; index++) scheduler.schedule(index % 2 ? a : b);
+    expect(later).toHaveLength(1);
+    expect(later[0]!.at).toBe(1_200);
+    now = 1_200;
+    later.shift()!.task();
+    expect(a).toHaveBeenCalledTimes(2);
+    expect(b).toHaveBeenCalledTimes(1);
   });
 });
 
@@ -103,12 +123,13 @@ describe("alerts", () => {
     }
     toasts.offer(alerts.add(envelope("Alert", { title: "old", message: "m", severity: "critical" }, { ts: at(120) }) as never)!);
     const view = toasts.get();
-    expect(view.toasts.map((toast) => toast.title)).toEqual(["t5", "t4", "t3"]);
+    // The first three stay put during the burst; the others are counted.
+    expect(view.toasts.map((toast) => toast.title)).toEqual(["t3", "t2", "t1"]);
     expect(view.toasts).toHaveLength(TOAST_LIMIT);
     expect(view.more).toBe(2);
     expect(timers.every((timer) => timer.ms === TOAST_MS)).toBe(true);
     timers.at(-1)!.task();
-    expect(toasts.get().toasts.map((toast) => toast.title)).toEqual(["t4", "t3"]);
+    expect(toasts.get().toasts.map((toast) => toast.title)).toEqual(["t2", "t1"]);
     now += 1;
   });
 });
