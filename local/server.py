@@ -109,9 +109,10 @@ class LocalStack:
 
     @property
     def dashboard(self) -> DashboardSite:
-        """The dashboard's routes, with a config.json that points the page at this stack."""
+        """The dashboard's routes, with a config.json that points the page at this stack
+        (made when the stack starts, once its port is known)."""
         if self._dashboard is None:
-            self._dashboard = DashboardSite({"wsUrl": self.ws_url, "restUrl": self.rest_url, "auth": {"mode": "token"}})
+            raise RuntimeError("the local stack is not running")
         return self._dashboard
 
     @property
@@ -175,6 +176,7 @@ class LocalStack:
         self._queue.create()
         self._runtime.load_all()  # every cold start happens now, so bad configuration fails fast
         gateway = Gateway(domain_name=f"{self.host}:{self.port}")
+        self._dashboard = DashboardSite({"wsUrl": self.ws_url, "restUrl": self.rest_url, "auth": {"mode": "token"}})
         self._schedule = SweepSchedule(gateway, self._runtime)
         config = uvicorn.Config(
             build_app(
@@ -184,7 +186,7 @@ class LocalStack:
                 self._management_api,
                 self._bus,
                 admin_verifier=TokenVerifier(AuthSettings.from_env(environment)),  # the functions' settings
-                dashboard=self.dashboard.routes(),
+                dashboard=self._dashboard.routes(),
             ),
             http=LimitedHttpProtocol,  # 414 / 431 as API Gateway answers them (local/protocols.py)
             ws=GatewayWebSocketProtocol,  # uvicorn's websockets-sansio, with the additions of local/protocols.py
