@@ -191,13 +191,16 @@ async def test_resume_amplification_is_bounded_by_the_replay_budget(stack: Local
     with deployed_with(stack, REPLAY_MESSAGES_PER_MINUTE="30"):
         async with rest(stack) as http, Clients(stack) as clients:
             dashboard = await clients.open()
-            epoch = (await dashboard.request({"action": "subscribe", "group": "alerts"}))["epoch"]
+            # From the group's seq now: only this test's 10 messages (earlier tests publish to alerts too).
+            first = await dashboard.request({"action": "subscribe", "group": "alerts"})
+            epoch, start = first["epoch"], first["seq"]
             await dashboard.request({"action": "unsubscribe", "group": "alerts"})
             for _ in range(10):
                 assert (await http.post("/alert", json={"title": "t", "message": "m"})).status_code == 200
             answers = []
             for _ in range(5):  # each cycle asks for the same 10 messages again
-                reply = await dashboard.request({"action": "subscribe", "group": "alerts", "since": 0, "epoch": epoch})
+                resume = {"action": "subscribe", "group": "alerts", "since": start, "epoch": epoch}
+                reply = await dashboard.request(resume)
                 answers.append(reply)
                 if reply["type"] == "Subscribed":
                     for _ in range(10):
