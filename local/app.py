@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from starlette.applications import Starlette
+from starlette.convertors import Convertor, register_url_convertor
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
@@ -31,6 +32,22 @@ from realtime.auth import TokenVerifier, bearer_token
 from realtime.errors import Forbidden, Unauthorized
 
 _HTTP_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+
+
+class _AnyPath(Convertor[str]):
+    """Like Starlette's `path`, newlines included (`%0A` in a path): API Gateway's `{proxy+}`
+    hands any path to the function, which answers in the API's error shape."""
+
+    regex = "(?s:.*)"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("anypath", _AnyPath())
 Handler = Callable[[Request], Awaitable[Response]]
 
 
@@ -67,7 +84,7 @@ def build_app(
                 methods=["GET", "POST", "DELETE"],
             ),
             Route(REST_BASE_PATH, rest, methods=_HTTP_METHODS),
-            Route(REST_BASE_PATH + "/{proxy:path}", rest, methods=_HTTP_METHODS),
+            Route(REST_BASE_PATH + "/{proxy:anypath}", rest, methods=_HTTP_METHODS),
             *(dashboard or []),
         ]
     )
