@@ -2,6 +2,9 @@
 REST API, on one port (AWS serves them from three hostnames); and the EventBridge bus
 (PutEvents, plus /_local/ routes to watch it and its dead-letter queue).
 
+The admin dashboard (local/dashboard.py), when given, is served at `/` after every other
+route but the last, which answers any other path as API Gateway's REST API does (404, JSON).
+
 The /_local/ routes are tooling with no AWS counterpart, and they list every connection
 and user id on the bus: they require an admin bearer token, verified like the functions
 verify theirs (401 without a valid token, 403 without the admin role).
@@ -15,7 +18,7 @@ from starlette.applications import Starlette
 from starlette.convertors import Convertor, register_url_convertor
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route, WebSocketRoute
+from starlette.routing import BaseRoute, Route, WebSocketRoute
 
 from local.connections import ConnectionRegistry
 from local.event_bus import LocalEventBus
@@ -29,6 +32,8 @@ from realtime.auth import TokenVerifier, bearer_token
 from realtime.errors import Forbidden, Unauthorized
 
 _HTTP_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+
+
 Handler = Callable[[Request], Awaitable[Response]]
 
 
@@ -40,6 +45,7 @@ def build_app(
     bus: LocalEventBus | None = None,
     *,
     admin_verifier: TokenVerifier | None = None,
+    dashboard: list[BaseRoute] | None = None,
 ) -> Starlette:
     rest = RestGateway(gateway, runtime).handle
     bus_routes = []
@@ -65,6 +71,7 @@ def build_app(
             ),
             Route(REST_BASE_PATH, rest, methods=_HTTP_METHODS),
             Route(REST_BASE_PATH + "/{proxy:anything}", rest, methods=_HTTP_METHODS),
+            *(dashboard or []),
             # Last: any other path is API Gateway's "no such resource" (404, JSON), not
             # starlette's plain-text one.
             Route("/{path:anything}", rest, methods=_HTTP_METHODS),

@@ -21,6 +21,7 @@ import uvicorn
 from local import access_log, process_env
 from local.app import build_app
 from local.connections import ConnectionInfo, ConnectionRegistry
+from local.dashboard import DashboardSite
 from local.dynamodb import LocalDynamoDB
 from local.event_bus import BusSettings, LocalEventBus
 from local.events import Gateway
@@ -85,6 +86,7 @@ class LocalStack:
         self._schedule: SweepSchedule | None = None
         self._bus: LocalEventBus | None = None
         self._queue: LocalFanoutQueue | None = None
+        self._dashboard: DashboardSite | None = None
 
     # -- addresses --------------------------------------------------------------------
 
@@ -99,6 +101,19 @@ class LocalStack:
     @property
     def rest_url(self) -> str:
         return f"{self.base_url}{REST_BASE_PATH}"
+
+    @property
+    def dashboard_url(self) -> str:
+        """The admin dashboard (add `#token=<JWT>` to sign in at once)."""
+        return f"{self.base_url}/"
+
+    @property
+    def dashboard(self) -> DashboardSite:
+        """The dashboard's routes, with a config.json that points the page at this stack
+        (made when the stack starts, once its port is known)."""
+        if self._dashboard is None:
+            raise RuntimeError("the local stack is not running")
+        return self._dashboard
 
     @property
     def dynamodb_endpoint(self) -> str:
@@ -161,6 +176,7 @@ class LocalStack:
         self._queue.create()
         self._runtime.load_all()  # every cold start happens now, so bad configuration fails fast
         gateway = Gateway(domain_name=f"{self.host}:{self.port}")
+        self._dashboard = DashboardSite({"wsUrl": self.ws_url, "restUrl": self.rest_url, "auth": {"mode": "token"}})
         self._schedule = SweepSchedule(gateway, self._runtime)
         config = uvicorn.Config(
             build_app(
@@ -170,6 +186,7 @@ class LocalStack:
                 self._management_api,
                 self._bus,
                 admin_verifier=TokenVerifier(AuthSettings.from_env(environment)),  # the functions' settings
+                dashboard=self._dashboard.routes(),
             ),
             http=LimitedHttpProtocol,  # 414 / 431 as API Gateway answers them (local/protocols.py)
             ws=GatewayWebSocketProtocol,  # uvicorn's websockets-sansio, with the additions of local/protocols.py
