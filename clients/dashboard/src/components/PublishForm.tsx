@@ -167,8 +167,7 @@ function Field(props: { id: string; name: string; field: AnyField; value: string
         className="input"
         type="text"
         inputMode={field.kind === "number" ? (field.integer ? "numeric" : "decimal") : undefined}
-        placeholder={field.placeholder ?? (field.kind === "number" ? (field.minimum !== undefined ? `≥ ${field.minimum}` : "a number") : undefined)}
-        maxLength={field.kind === "text" ? field.maxLength : undefined}
+        placeholder={field.placeholder ?? (field.kind === "number" ? numberHint(field) : undefined)}
         onChange={(event) => onChange(event.target.value)}
         autoComplete="off"
       />
@@ -191,6 +190,15 @@ function Field(props: { id: string; name: string; field: AnyField; value: string
       </span>
     </div>
   );
+}
+
+/** A number's bounds where they are narrower than the safe range every number keeps to. */
+function numberHint(field: AnyField): string {
+  const bounds = [
+    field.minimum !== undefined && field.minimum > -Number.MAX_SAFE_INTEGER ? `≥ ${field.minimum}` : "",
+    field.maximum !== undefined && field.maximum < Number.MAX_SAFE_INTEGER ? `≤ ${field.maximum}` : "",
+  ].filter(Boolean);
+  return bounds.join(", ") || (field.integer ? "a whole number" : "a number");
 }
 
 function mapPlaceholder(field: AnyField): string {

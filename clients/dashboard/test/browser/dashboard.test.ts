@@ -176,6 +176,15 @@ describe("publish form", () => {
     await byId(page, "publish-submit").click();
     expect(await byId(page, "publish-error-title").textContent()).toBe("Title is required.");
     expect(await page.evaluate(() => document.activeElement?.getAttribute("data-testid"))).toBe("publish-field-title"); // focus on the first problem
+    // Blank as the server sees it (U+0085 and U+001C are whitespace to Python, not to JavaScript's trim()).
+    await byId(page, "publish-field-title").fill("\u0085\u001c ");
+    await byId(page, "publish-field-message").fill("m");
+    await byId(page, "publish-field-source").fill("x".repeat(257));
+    await byId(page, "publish-submit").click();
+    expect(await byId(page, "publish-error-title").textContent()).toBe("Title is required.");
+    expect(await byId(page, "publish-error-source").textContent()).toBe("At most 256 characters."); // shown, not cut to fit
+    expect(await byId(page, "publish-result").getAttribute("data-status")).toBe("invalid");
+    await byId(page, "publish-field-source").fill("");
 
     // Valid here, refused by the server: its code is shown.
     await byId(page, "publish-field-title").fill(`${tag} nowhere`);
@@ -196,6 +205,12 @@ describe("publish form", () => {
     await expect.poll(() => item.getAttribute("data-severity")).toBe("warning");
 
     await byId(page, "publish-type").selectOption("AnalyticsUpdate");
+    await byId(page, "publish-field-metrics").fill('{" ": 1, "cpu": 9007199254740992}');
+    await byId(page, "publish-submit").click();
+    expect(await byId(page, "publish-error-metrics").textContent()).toBe('Names must be text, not only spaces: " ".');
+    await byId(page, "publish-field-metrics").fill('{"cpu": 9007199254740992}');
+    await byId(page, "publish-submit").click();
+    expect(await byId(page, "publish-error-metrics").textContent()).toBe("cpu: at most 9007199254740991.");
     await byId(page, "publish-field-metrics").fill(`{"${tag.replace(/-/g, "_")}": 42}`);
     await byId(page, "publish-submit").click();
     await expect.poll(() => value(page, tag.replace(/-/g, "_")).getAttribute("data-value")).toBe("42");

@@ -1,6 +1,6 @@
 /** The publish form's specs are checked by the compiler against the generated types: these
  * lines must NOT compile (`make dashboard-typecheck` fails if one does). */
-import type { Alert, PlatformStatus, TestMessage } from "@realtime-hub/client";
+import type { Alert, PlatformStatus, TestMessage, UserAction, UserCountUpdate } from "@realtime-hub/client";
 import { expect, it } from "vitest";
 import type { DataSpec } from "../../src/publish/schema";
 
@@ -16,10 +16,22 @@ export const missingOption: DataSpec<PlatformStatus> = {
   // @ts-expect-error an enum without one of the generated union's members (down)
   status: { kind: "enum", required: true, label: "s", options: { healthy: "h", degraded: "d" } },
   message: { kind: "text", required: false, label: "m", maxLength: 8 },
-  services: { kind: "map", required: false, label: "x", values: { kind: "enum", options: { healthy: "", degraded: "", down: "" } } },
+  services: { kind: "map", required: false, label: "x", names: { maxLength: 8 }, values: { kind: "enum", options: { healthy: "", degraded: "", down: "" } } },
 };
 // @ts-expect-error a text field described as a number
-export const wrongKind: DataSpec<TestMessage> = { message: { kind: "number", required: true, label: "m" } };
+export const wrongKind: DataSpec<TestMessage> = { message: { kind: "number", required: true, label: "m", minimum: 0, maximum: 1 } };
+export const unbounded: DataSpec<UserCountUpdate> = {
+  // @ts-expect-error a number without its maximum
+  totalUsers: { kind: "number", integer: true, required: true, label: "t", minimum: 0 },
+  activeUsers: { kind: "number", integer: true, required: true, label: "a", minimum: 0, maximum: 1 },
+  newUsersToday: { kind: "number", integer: true, required: false, label: "n", minimum: 0, maximum: 1 },
+};
+export const wrongValues: DataSpec<UserAction> = {
+  userId: { kind: "text", required: true, label: "u", maxLength: 8 },
+  action: { kind: "text", required: true, label: "a", maxLength: 8 },
+  // @ts-expect-error free-form JSON values described as numbers
+  details: { kind: "map", required: false, label: "d", names: { maxLength: 8 }, values: { kind: "number", minimum: 0, maximum: 1 } },
+};
 
 it("is checked at compile time", () => {
   expect(wrongRequired).toBeDefined();
