@@ -11,10 +11,10 @@ import sys
 import threading
 from types import FrameType
 
-from local.faults import FaultPlan
-from local.server import LocalStack
-from local.settings import DEFAULT_PORT, LOCAL_TABLE_NAME
-from local.tokens import mint_token
+from local.emulated.faults import FaultPlan
+from local.runner.deployment import LocalDeployment
+from local.runner.settings import DEFAULT_PORT, LOCAL_TABLE_NAME
+from local.tools.tokens import mint_token
 
 BANNER = """\
 Realtime admin hub - local stack (DynamoDB: moto at {dynamodb}, table {table})
@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     faults = FaultPlan.from_env()
     if faults.active:
         print(f"fault injection on @connections: {faults.model_dump(exclude={'seed'})}", file=sys.stderr)
-    stack = LocalStack(
+    stack = LocalDeployment(
         port=args.port,
         host=args.host,
         access_log=not args.quiet,

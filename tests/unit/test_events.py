@@ -2,7 +2,7 @@ import math
 
 import pytest
 
-from realtime.domain.events import EVENT_TYPES, validate_event_data
+from realtime.domain.event_types import EVENT_TYPES, validate_event_data
 from realtime.errors import ValidationFailed
 
 VALID = {
