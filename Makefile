@@ -1,6 +1,7 @@
 # Two commands do everything: `make dev` runs the local stack, `make test` runs every check.
-# Both install what they need first (a virtualenv from requirements.lock; the CDK CLI and the
-# client SDK's tools from npm, one workspace) and build the client SDK (clients/sdk/dist).
+# Both install what they need first (a virtualenv from requirements.lock; the CDK CLI, the
+# client SDK's and the dashboard's tools from npm, one workspace) and build the client SDK
+# (clients/sdk/dist) and the admin dashboard (clients/dashboard/dist, served by `make dev` at /).
 
 SHELL := /bin/bash
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
@@ -15,7 +16,8 @@ export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .PHONY: install dev token test lint typecheck unit integration e2e infra-test bench fuzz openapi clean help \
-	sdk sdk-typecheck sdk-test sdk-e2e sdk-generate sdk-check-generated
+	sdk sdk-typecheck sdk-test sdk-e2e sdk-generate sdk-check-generated \
+	dashboard dashboard-typecheck dashboard-test dashboard-e2e chromium
 
 help:
 	@echo "make dev     - install, then run the local stack on 127.0.0.1:$(PORT) (PORT= overrides)"
@@ -24,6 +26,7 @@ help:
 	@echo "make fuzz    - the REST and WebSocket fuzzers with many more examples (FUZZ_EXAMPLES=300)"
 	@echo "make bench   - benchmarks: the local stack (latency, throughput), then fan-out to 10k/100k simulated members"
 	@echo "make sdk-test / sdk-e2e / sdk-generate - the client SDK's unit tests, its tests against a local stack, its generated types"
+	@echo "make dashboard / dashboard-test / dashboard-e2e - build the dashboard, its unit tests, its tests in headless Chromium"
 
 $(VENV)/.installed: requirements.lock
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV) >&2
@@ -32,7 +35,7 @@ $(VENV)/.installed: requirements.lock
 	@$(PY) -c "import aws_lambda_powertools, moto, uvicorn, aws_cdk, cdk_nag" >&2
 	@touch $@
 
-node_modules/.installed: package.json package-lock.json clients/sdk/package.json
+node_modules/.installed: package.json package-lock.json clients/sdk/package.json clients/dashboard/package.json
 	@npm ci --no-audit --no-fund --loglevel=error >&2
 	@touch $@
 
@@ -45,7 +48,18 @@ $(SDK)/dist/.built: node_modules/.installed $(SDK_SOURCES)
 	@$(SDK_NPM) run -s build >&2
 	@touch $@
 
-install: $(VENV)/.installed node_modules/.installed $(SDK)/dist/.built
+# The admin dashboard (clients/dashboard): React + Vite on the SDK, built whenever a source
+# (or the SDK) changes; `make dev` serves clients/dashboard/dist at http://127.0.0.1:$(PORT)/.
+DASHBOARD := clients/dashboard
+DASHBOARD_NPM := npm --prefix $(DASHBOARD) --loglevel=error
+DASHBOARD_SOURCES := $(shell find $(DASHBOARD)/src $(DASHBOARD)/public -type f 2>/dev/null) \
+	$(DASHBOARD)/index.html $(DASHBOARD)/vite.config.ts $(DASHBOARD)/tsconfig.json $(DASHBOARD)/package.json
+
+$(DASHBOARD)/dist/.built: node_modules/.installed $(SDK)/dist/.built $(DASHBOARD_SOURCES)
+	@$(DASHBOARD_NPM) run -s build >&2
+	@touch $@
+
+install: $(VENV)/.installed node_modules/.installed $(SDK)/dist/.built $(DASHBOARD)/dist/.built
 
 sdk: $(SDK)/dist/.built
 
@@ -64,7 +78,23 @@ sdk-generate: $(VENV)/.installed node_modules/.installed
 sdk-check-generated: $(VENV)/.installed node_modules/.installed
 	$(SDK_NPM) run -s check:generated
 
-dev: $(VENV)/.installed $(SDK)/dist/.built
+dashboard: $(DASHBOARD)/dist/.built
+
+dashboard-typecheck: node_modules/.installed $(SDK)/dist/.built
+	$(DASHBOARD_NPM) run -s typecheck
+
+dashboard-test: $(VENV)/.installed node_modules/.installed $(SDK)/dist/.built
+	$(DASHBOARD_NPM) run -s test
+
+# Chromium for the browser tests: Debian's package (installed when missing on Debian/Ubuntu).
+chromium:
+	@bash $(DASHBOARD)/scripts/ensure-chromium.sh
+
+# Headless Chromium against a local stack the tests start; screenshots in $(DASHBOARD)/screenshots/.
+dashboard-e2e: $(VENV)/.installed node_modules/.installed $(DASHBOARD)/dist/.built chromium
+	$(DASHBOARD_NPM) run -s test:browser
+
+dev: $(VENV)/.installed $(SDK)/dist/.built $(DASHBOARD)/dist/.built
 	$(PY) -m local --port $(PORT)
 
 token: $(VENV)/.installed
@@ -99,10 +129,11 @@ fuzz: $(VENV)/.installed
 -include infra.mk
 
 # tests/infra runs checkov too (every skip in infra/checkov.yaml still answers a finding).
-test: install lint typecheck sdk-typecheck $(CHECKOV_VENV)/.installed
+test: install lint typecheck sdk-typecheck dashboard-typecheck chromium $(CHECKOV_VENV)/.installed
 	$(PY) -m pytest -q
-	$(MAKE) --no-print-directory sdk-check-generated sdk-test sdk-e2e
+	$(MAKE) --no-print-directory sdk-check-generated sdk-test sdk-e2e dashboard-test dashboard-e2e
 	$(MAKE) --no-print-directory infra-checks
 
 clean:
-	rm -rf $(VENV) $(CHECKOV_VENV) node_modules $(SDK)/node_modules $(SDK)/dist cdk.out .mypy_cache .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(CHECKOV_VENV) node_modules $(SDK)/node_modules $(SDK)/dist $(DASHBOARD)/node_modules $(DASHBOARD)/dist \
+		$(DASHBOARD)/screenshots cdk.out .mypy_cache .pytest_cache .ruff_cache

@@ -34,30 +34,13 @@ CHECKOV_VENV := .venv-checkov
 CHECKOV := $(CHECKOV_VENV)/bin/checkov
 CHECKOV_FLAGS := --framework cloudformation --compact --quiet --skip-download
 
-.PHONY: infra-checks infra-test infra-typecheck layer synth cfn-lint checkov diff deploy destroy bootstrap dashboard
+.PHONY: infra-checks infra-test infra-typecheck layer synth cfn-lint checkov diff deploy destroy bootstrap
 
 # The stack deploys the built dashboard (infra/dashboard.py): synth, diff, deploy and destroy
-# (the CDK runs the app for each) build it first. The package, @realtime-hub/dashboard, is
-# built with npm; until it exists this target only says so, and the CDK app stops with a
-# message unless it is given a build (-c dashboardDist=<dir>) or told to deploy none
-# (-c dashboard=false).
-DASHBOARD := clients/dashboard
-# index.html and one hashed asset, in the shape of Vite's output: what the infra checks
-# synthesize with until the package exists (the templates do not depend on the app's files).
-DASHBOARD_FIXTURE := tests/infra/fixtures/dashboard-dist
-
-dashboard: node_modules/.installed $(SDK)/dist/.built
-ifneq ($(wildcard $(DASHBOARD)/package.json),)
-	npm run build -w @realtime-hub/dashboard
-else
-	@echo "make dashboard: $(DASHBOARD)/package.json does not exist yet: nothing to build." >&2
-endif
-
-# The synth of the checks (not of deploy, diff or a plain `make synth`).
-DASHBOARD_ARGS :=
-ifeq ($(wildcard $(DASHBOARD)/package.json),)
-infra-checks cfn-lint checkov: DASHBOARD_ARGS := -c dashboardDist=$(DASHBOARD_FIXTURE)
-endif
+# (the CDK runs the app for each) build it first with the Makefile's `dashboard` target
+# (clients/dashboard/dist). tests/infra synthesizes with a fixture build
+# (tests/infra/fixtures/dashboard-dist) instead, as the templates do not depend on the
+# app's files; `-c dashboard=false` deploys no dashboard.
 
 infra-checks: infra-typecheck cfn-lint checkov
 
@@ -79,7 +62,7 @@ layer: $(VENV)/.installed
 
 synth: $(VENV)/.installed node_modules/.installed dashboard
 	@rm -rf $(CDK_OUT)
-	$(CDK) synth $(CDK_FLAGS) --quiet $(DASHBOARD_ARGS) $(CDK_ARGS)
+	$(CDK) synth $(CDK_FLAGS) --quiet $(CDK_ARGS)
 
 cfn-lint: synth
 	$(VENV)/bin/cfn-lint $(CDK_OUT)/*.template.json --ignore-checks $(CFN_LINT_IGNORE)

@@ -19,6 +19,7 @@ from local.tools.tokens import mint_token
 BANNER = """\
 Realtime admin hub - local stack (DynamoDB: moto at {dynamodb}, table {table})
 
+  Dashboard  {dashboard}
   WebSocket  {ws_url}?token=<JWT>
   REST       {rest_url}
   Event bus  {events_url} (EventBridge PutEvents; detail-type "Realtime Publish" is published)
@@ -60,9 +61,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--verbose", action="store_true", help="also log the @connections calls of the functions")
     parser.add_argument(
         "--ready-file",
-        help="once serving, write the URLs there as JSON {baseUrl, wsUrl, restUrl, port} (for tools and tests)",
+        help="once serving, write the URLs there as JSON {baseUrl, wsUrl, restUrl, dashboardUrl, port} (for tools)",
     )
     return parser.parse_args(argv)
+
+
+def dashboard_line(stack: LocalDeployment, token: str) -> str:
+    """The ready link (the token in the fragment: the browser never sends it), or how to build."""
+    if not (stack.dashboard.dist / "index.html").is_file():
+        return f"{stack.dashboard_url} (not built: run `make dashboard`, then open {stack.dashboard_url}#token=$TOKEN)"
+    return f"{stack.dashboard_url}#token={token}"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -89,6 +97,7 @@ def main(argv: list[str] | None = None) -> int:
         stopping.set()
 
     signal.signal(signal.SIGTERM, request_stop)
+    token = mint_token("admin", ["admin"])
     print(
         BANNER.format(
             dynamodb=stack.dynamodb_endpoint,
@@ -97,12 +106,19 @@ def main(argv: list[str] | None = None) -> int:
             rest_url=stack.rest_url,
             events_url=stack.events_endpoint,
             base_url=stack.base_url,
-            token=mint_token("admin", ["admin"]),
+            token=token,
+            dashboard=dashboard_line(stack, token),
         ),
         flush=True,
     )
     if args.ready_file:
-        urls = {"baseUrl": stack.base_url, "wsUrl": stack.ws_url, "restUrl": stack.rest_url, "port": stack.port}
+        urls = {
+            "baseUrl": stack.base_url,
+            "wsUrl": stack.ws_url,
+            "restUrl": stack.rest_url,
+            "dashboardUrl": stack.dashboard_url,
+            "port": stack.port,
+        }
         with open(args.ready_file + ".tmp", "w", encoding="utf-8") as ready:
             json.dump(urls, ready)
         os.replace(args.ready_file + ".tmp", args.ready_file)  # readers never see half a file

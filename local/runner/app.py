@@ -2,6 +2,9 @@
 REST API, on one port (AWS serves them from three hostnames); and the EventBridge bus
 (PutEvents, plus /_local/ routes to watch it and its dead-letter queue).
 
+The admin dashboard (local/runner/dashboard.py), when given, is served at `/` after every other
+route but the last, which answers any other path as API Gateway's REST API does (404, JSON).
+
 The /_local/ routes are tooling with no AWS counterpart, and they list every connection
 and user id on the bus: they require an admin bearer token, verified like the functions
 verify theirs (401 without a valid token, 403 without the admin role).
@@ -15,7 +18,7 @@ from starlette.applications import Starlette
 from starlette.convertors import Convertor, register_url_convertor
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route, WebSocketRoute
+from starlette.routing import BaseRoute, Route, WebSocketRoute
 
 from local.emulated.connections import ConnectionRegistry
 from local.emulated.event_bus import LocalEventBus
@@ -30,6 +33,8 @@ from realtime.entrypoints.statuses import http_status
 from realtime.errors import Forbidden, Unauthorized
 
 _HTTP_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+
+
 Handler = Callable[[Request], Awaitable[Response]]
 
 
@@ -41,6 +46,7 @@ def build_app(
     bus: LocalEventBus | None = None,
     *,
     admin_verifier: TokenVerifier | None = None,
+    dashboard: list[BaseRoute] | None = None,
 ) -> Starlette:
     rest = RestGateway(gateway, runtime).handle
     bus_routes = []
@@ -66,11 +72,20 @@ def build_app(
             ),
             Route(REST_BASE_PATH, rest, methods=_HTTP_METHODS),
             Route(REST_BASE_PATH + "/{proxy:anything}", rest, methods=_HTTP_METHODS),
-            # Last: any other path is API Gateway's "no such resource" (404, JSON), not
-            # starlette's plain-text one.
-            Route("/{path:anything}", rest, methods=_HTTP_METHODS),
-        ]
+            *(dashboard or []),
+        ],
+        # A path no route has is API Gateway's "no such resource" (404, JSON), not
+        # starlette's plain-text one. (A route with the path but not the method still
+        # answers 405: a catch-all route would take those too.)
+        exception_handlers={404: _no_such_route(rest)},
     )
+
+
+def _no_such_route(rest: Handler) -> Callable[[Request, Exception], Awaitable[Response]]:
+    async def answer(request: Request, _exc: Exception) -> Response:
+        return await rest(request)
+
+    return answer
 
 
 class _Anything(Convertor[str]):

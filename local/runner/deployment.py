@@ -32,6 +32,7 @@ from local.emulated.schedule import SweepSchedule
 from local.emulated.sigv4 import SigV4Verifier
 from local.runner import process_env
 from local.runner.app import build_app
+from local.runner.dashboard import DashboardSite
 from local.runner.settings import (
     EVENT_BUS_PATH,
     LOCAL_ACCOUNT_ID,
@@ -86,6 +87,7 @@ class LocalDeployment:
         self._schedule: SweepSchedule | None = None
         self._bus: LocalEventBus | None = None
         self._queue: LocalFanoutQueue | None = None
+        self._dashboard: DashboardSite | None = None
 
     # -- addresses --------------------------------------------------------------------
 
@@ -100,6 +102,19 @@ class LocalDeployment:
     @property
     def rest_url(self) -> str:
         return f"{self.base_url}{REST_BASE_PATH}"
+
+    @property
+    def dashboard_url(self) -> str:
+        """The admin dashboard (add `#token=<JWT>` to sign in at once)."""
+        return f"{self.base_url}/"
+
+    @property
+    def dashboard(self) -> DashboardSite:
+        """The dashboard's routes, with a config.json that points the page at this stack
+        (made when the stack starts, once its port is known)."""
+        if self._dashboard is None:
+            raise RuntimeError("the local stack is not running")
+        return self._dashboard
 
     @property
     def dynamodb_endpoint(self) -> str:
@@ -162,6 +177,7 @@ class LocalDeployment:
         self._queue.create()
         self._runtime.load_all()  # every cold start happens now, so bad configuration fails fast
         gateway = Gateway(domain_name=f"{self.host}:{self.port}")
+        self._dashboard = DashboardSite({"wsUrl": self.ws_url, "restUrl": self.rest_url, "auth": {"mode": "token"}})
         self._schedule = SweepSchedule(gateway, self._runtime)
         config = uvicorn.Config(
             build_app(
@@ -171,6 +187,7 @@ class LocalDeployment:
                 self._management_api,
                 self._bus,
                 admin_verifier=TokenVerifier(AuthSettings.from_env(environment)),  # the functions' settings
+                dashboard=self._dashboard.routes(),
             ),
             http=LimitedHttpProtocol,  # 414 / 431 as API Gateway answers them (local/emulated/protocols.py)
             ws=GatewayWebSocketProtocol,  # uvicorn websockets-sansio + local/emulated/protocols.py

@@ -17,7 +17,7 @@ import {
 } from "./generated/protocol.js";
 import { Rest, type FetchLike } from "./rest.js";
 import { Requests, type ReplyOf, type ReplyType } from "./requests.js";
-import { Channel, Subscription, type ChannelHost, type MessageHandler } from "./subscription.js";
+import { Channel, Subscription, type ChannelHost, type MessageHandler, type StreamPosition } from "./subscription.js";
 import { Timers, type TimerHandle } from "./timers.js";
 import { tokenExpiry, withToken } from "./token.js";
 import { Transport, type TransportClose, type WebSocketConstructor } from "./transport.js";
@@ -60,6 +60,14 @@ export interface PublishOptions {
    * with `ConnectionLost` (its outcome is unknown). */
   idempotencyKey?: string;
   timeoutMs?: number;
+}
+
+export interface SubscribeOptions {
+  /** Resume from this position — e.g. the `position` a paused widget's handle had when it
+   * unsubscribed: the server replays what the group published after it (history fills what
+   * the replay cannot; `reset` when neither can). Ignored when the group already has a
+   * handle (the group's stream has its own position then). */
+  resumeFrom?: StreamPosition;
 }
 
 export interface RequestOptions {
@@ -230,11 +238,19 @@ export class RealtimeClient {
   }
 
   /** Subscribes to `group` (before or after `connect`). Every handle receives every message
-   * of the group exactly once, in seq order; the group is left when its last handle unsubscribes. */
-  subscribe(group: string, handler?: MessageHandler): Subscription {
+   * of the group exactly once, in seq order; the group is left when its last handle unsubscribes.
+   * `resumeFrom` picks up where an earlier handle left off. */
+  subscribe(group: string, handler?: MessageHandler, options: SubscribeOptions = {}): Subscription {
     let channel = this.channels.get(group);
     if (!channel) {
       channel = new Channel(group, this.host);
+      const from = options.resumeFrom;
+      if (from !== undefined) {
+        if (!Number.isSafeInteger(from.seq) || from.seq < 0 || typeof from.epoch !== "string" || from.epoch === "") {
+          throw new TypeError("subscribe: `resumeFrom` must be a position {seq, epoch} (a handle's `position`)");
+        }
+        channel.resumeFrom(from);
+      }
       this.channels.set(group, channel);
       if (this.currentState === "connected") channel.start();
     }

@@ -10,6 +10,7 @@ export type {
   RealtimeClientOptions,
   RequestOptions,
   StateChange,
+  SubscribeOptions,
   TypedEnvelope,
 } from "./client.js";
 export { Subscription } from "./subscription.js";

@@ -149,6 +149,12 @@ export class Channel {
     return this.sequencer.position;
   }
 
+  /** Before the first subscribe: start from a known position, so the first `subscribe`
+   * carries `since`/`epoch` and resumes (a widget resubscribing after a pause). */
+  resumeFrom(position: StreamPosition): void {
+    this.sequencer.moveTo({ seq: position.seq, epoch: position.epoch });
+  }
+
   add(handle: Subscription): void {
     this.handles.add(handle);
     const last = this.last;

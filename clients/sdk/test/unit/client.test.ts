@@ -243,6 +243,52 @@ describe("resume outcomes", () => {
   });
 });
 
+describe("resuming after unsubscribe (resumeFrom)", () => {
+  it("a widget paused then resumed gets exactly what the group published meanwhile", async () => {
+    const { client } = makeClient();
+    const got: number[] = [];
+    const socket = await connected(client);
+    const first = client.subscribe("alerts", (event) => got.push(event.seq));
+    socket.subscribed("alerts", 3);
+    socket.receive(envelope("alerts", 4));
+    const paused = first.position!;
+    first.unsubscribe();
+    expect(socket.lastFrame("unsubscribe")).toMatchObject({ group: "alerts" });
+    const contexts: unknown[] = [];
+    const again = client.subscribe("alerts", (event) => got.push(event.seq), { resumeFrom: paused });
+    again.on("subscribed", (context) => contexts.push(context));
+    expect(socket.lastFrame("subscribe")).toMatchObject({ group: "alerts", since: 4, epoch: "e1" });
+    socket.subscribed("alerts", 6, "e1", true);
+    for (const seq of [4, 5, 6, 7]) socket.receive(envelope("alerts", seq)); // 4: already seen
+    expect(got).toEqual([4, 5, 6, 7]);
+    expect(contexts).toEqual([{ seq: 6, epoch: "e1", recovered: true, wasRecovering: true }]);
+    client.close();
+  });
+
+  it("resumes on connect when subscribed before it; recovered:false without history → reset", async () => {
+    const { client } = makeClient();
+    const resets: ResetContext[] = [];
+    const sub = client.subscribe("alerts", undefined, { resumeFrom: { seq: 10, epoch: "e1" } });
+    sub.on("reset", (context) => resets.push(context));
+    const socket = await connected(client);
+    expect(socket.lastFrame("subscribe")).toMatchObject({ group: "alerts", since: 10, epoch: "e1" });
+    socket.subscribed("alerts", 2000, "e1", false);
+    expect(resets).toEqual([{ reason: "unrecovered", previous: { seq: 10, epoch: "e1" }, position: { seq: 2000, epoch: "e1" } }]);
+    client.close();
+  });
+
+  it("is ignored when the group already has a handle, and refuses a malformed position", async () => {
+    const { client } = makeClient();
+    const socket = await connected(client);
+    client.subscribe("alerts");
+    socket.subscribed("alerts", 8);
+    client.subscribe("alerts", undefined, { resumeFrom: { seq: 1, epoch: "e1" } });
+    expect(socket.frames("subscribe")).toHaveLength(1);
+    expect(() => client.subscribe("analytics", undefined, { resumeFrom: { seq: -1, epoch: "e1" } })).toThrow(TypeError);
+    client.close();
+  });
+});
+
 describe("handlers", () => {
   it("a handler registered twice is called once", async () => {
     const { client } = makeClient();
