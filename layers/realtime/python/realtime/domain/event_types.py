@@ -12,6 +12,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    StringConstraints,
     ValidationError,
     WithJsonSchema,
     model_validator,
@@ -28,6 +29,8 @@ from realtime.payload import brief
 NON_BLANK = r"[^\s\x1c-\x1f\x85\ufeff]"
 ShortText = Annotated[str, Field(min_length=1, max_length=256, pattern=NON_BLANK)]
 LongText = Annotated[str, Field(min_length=1, max_length=8192, pattern=NON_BLANK)]
+# A key is kept as sent (never trimmed): trimming would merge " a" into "a" and lose a value.
+TextKey = Annotated[str, StringConstraints(strip_whitespace=False, min_length=1, max_length=256, pattern=NON_BLANK)]
 # Numbers: finite and within what every client reads exactly (payload.MAX_SAFE_INTEGER).
 FiniteNumber = Annotated[float, Field(allow_inf_nan=False, ge=-payload.MAX_SAFE_INTEGER, le=payload.MAX_SAFE_INTEGER)]
 NonNegativeNumber = Annotated[float, Field(allow_inf_nan=False, ge=0, le=payload.MAX_SAFE_INTEGER)]
@@ -69,12 +72,12 @@ class EventData(BaseModel):
 class PlatformStatus(EventData):
     status: HealthState
     message: LongText | None = None
-    services: Annotated[dict[ShortText, HealthState], _keyed_by_text(_HEALTH_STATES)] | None = None
+    services: Annotated[dict[TextKey, HealthState], _keyed_by_text(_HEALTH_STATES)] | None = None
 
 
 class AnalyticsUpdate(EventData):
     metrics: Annotated[
-        dict[ShortText, FiniteNumber],
+        dict[TextKey, FiniteNumber],
         Field(min_length=1, max_length=1000),
         _keyed_by_text(_NUMBER, minProperties=1, maxProperties=1000),
     ]
