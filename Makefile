@@ -98,7 +98,7 @@ dev: $(VENV)/.installed $(SDK)/dist/.built $(DASHBOARD)/dist/.built
 	$(PY) -m local --port $(PORT)
 
 token: $(VENV)/.installed
-	@$(PY) -m local.tokens --sub "$(SUB)" --roles "$(ROLES)"
+	@$(PY) -m local.tools.tokens --sub "$(SUB)" --roles "$(ROLES)"
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
@@ -115,7 +115,7 @@ e2e: $(VENV)/.installed
 	$(PY) -m pytest tests/e2e -q
 
 openapi: $(VENV)/.installed
-	$(PY) -m local.openapi > docs/openapi.json
+	$(PY) -m local.tools.openapi > docs/openapi.json
 
 bench: $(VENV)/.installed
 	$(PY) -m bench

@@ -16,8 +16,8 @@ import httpx
 
 from bench import fanout_scale, report, scenarios
 from bench.local_stack import StackProcess
-from local.client import RealtimeClient
-from local.tokens import mint_token
+from local.tools.client import RealtimeClient
+from local.tools.tokens import mint_token
 
 
 def _positive_ints(text: str) -> tuple[int, ...]:

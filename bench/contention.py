@@ -19,8 +19,8 @@ from dataclasses import asdict, dataclass
 
 from bench.local_stack import StackProcess
 from bench.stats import Latency
-from local.client import RealtimeClient
-from local.tokens import mint_token
+from local.tools.client import RealtimeClient
+from local.tools.tokens import mint_token
 
 
 @dataclass

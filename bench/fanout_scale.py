@@ -1,7 +1,7 @@
 """Fan-out at scale: one frame to 10,000 and 100,000 simulated members, delivered by 1, 4
 and 16 worker processes, each standing for one worker Lambda instance.
 
-Each worker runs the production code path, `realtime.domain.fanout.fan_out` with
+Each worker runs the production code path, `realtime.domain.delivery.fan_out` with
 `SignedManagementApiSender` and a thread pool, against a simulated Management API
 (`bench.fanout_server`, its own process) that answers every call after a configurable
 delay standing in for AWS's round trip. Members are split into slices of `slice_size`
@@ -206,7 +206,7 @@ def _worker_main(
 
     from realtime.adapters.clock import SystemClock
     from realtime.adapters.signed_sender import SignedManagementApiSender
-    from realtime.domain.fanout import fan_out
+    from realtime.domain.delivery import fan_out
 
     credentials = Credentials(ACCESS_KEY, SECRET_KEY, SESSION_TOKEN)
     sender = SignedManagementApiSender(callback_url, REGION, credentials, max_connections=concurrency)

@@ -9,7 +9,7 @@ import time
 import httpx
 
 from bench.stats import Latency, Throughput
-from local.client import RealtimeClient
+from local.tools.client import RealtimeClient
 
 GROUP = "analytics"
 RECEIVE_TIMEOUT = 30.0

@@ -28,6 +28,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra.config import StackConfig
+from infra.event_patterns import ingest_pattern
 from infra.nag import acknowledge
 from infra.permissions import DESTINATION_ACTIONS
 from realtime.config import IngestSettings
@@ -91,10 +92,11 @@ class RealtimeEventBus(Construct):
     @property
     def pattern(self) -> events.EventPattern:
         """Publish requests from anyone but the hub itself."""
-        return events.EventPattern(
-            detail_type=[INGEST_DETAIL_TYPE],
-            source=events.Match.anything_but(self._config.lifecycle_source),
-        )
+        pattern = ingest_pattern(INGEST_DETAIL_TYPE, self._config.lifecycle_source)
+        # CDK types `source` as strings: the anything-but is given through Match, and
+        # tests/infra/test_messaging.py checks the rendered pattern is `pattern` exactly.
+        ((_, excluded),) = pattern["source"][0].items()
+        return events.EventPattern(detail_type=pattern["detail-type"], source=events.Match.anything_but(*excluded))
 
     def route_to(self, ingest: lambda_.Function) -> None:
         """The rule, its target (with retries and the dead-letter queue), the function's own

@@ -28,7 +28,7 @@ from infra.identity import JwtSettings
 from infra.log_groups import log_group
 from infra.nag import acknowledge
 from infra.paths import FUNCTIONS_DIR
-from infra.permissions import BUS_ACTIONS, MANAGEMENT_API_METHODS, QUEUE_ACTIONS, TABLE_ACTIONS
+from infra.permissions import GRANTS
 from realtime.config import AuthSettings, HubSettings, IngestSettings, RestSettings
 
 RUNTIME = lambda_.Runtime.PYTHON_3_13
@@ -344,7 +344,7 @@ class RealtimeFunctions(Construct):
             "Active tracing adds xray:PutTraceSegments and xray:PutTelemetryRecords, which support no "
             "resource-level permissions (resource must be *); every other statement names its resource.",
         )
-        for method in MANAGEMENT_API_METHODS[name]:
+        for method in GRANTS[name].connections:
             acknowledge(
                 role,
                 f"AwsSolutions-IAM5[{self._connections.connections_arn_finding(method)}]",
@@ -362,20 +362,21 @@ class RealtimeFunctions(Construct):
 
     def _statements(self, name: FunctionName, env: dict[str, str]) -> list[iam.PolicyStatement]:
         statements = []
-        if actions := TABLE_ACTIONS[name]:
+        grants = GRANTS[name]
+        if actions := grants.table:
             statements.append(iam.PolicyStatement(actions=list(actions), resources=[self._table.table_arn]))
-        if methods := MANAGEMENT_API_METHODS[name]:
+        if methods := grants.connections:
             statements.append(
                 iam.PolicyStatement(
                     actions=["execute-api:ManageConnections"],
                     resources=[self._connections.connections_arn(method) for method in methods],
                 )
             )
-        if actions := QUEUE_ACTIONS[name]:
+        if actions := grants.queues:
             queues = [queue.queue_arn for variable, queue in self._queues.items() if variable in env]
             assert queues, f"{name} calls SQS but its settings name no queue"
             statements.append(iam.PolicyStatement(actions=list(actions), resources=queues))
-        if actions := BUS_ACTIONS[name]:
+        if actions := grants.bus:
             assert "EVENT_BUS_NAME" in env, f"{name} calls EventBridge but its settings name no bus"
             statements.append(
                 iam.PolicyStatement(

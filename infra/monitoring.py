@@ -9,7 +9,7 @@ or could not deliver); a fan-out queue falling behind (its oldest slice waiting 
 than `fanoutQueueAgeAlarmSeconds`).
 
 The hub's own metrics come from its code (Powertools Metrics, as EMF log lines: see
-realtime/observability.py and realtime/domain/hub.py): namespace POWERTOOLS_METRICS_NAMESPACE,
+realtime/observability.py and the use cases in realtime/domain/): namespace POWERTOOLS_METRICS_NAMESPACE,
 one dimension, `service` = POWERTOOLS_SERVICE_NAME of the function that emitted them.
 """
 
@@ -53,20 +53,20 @@ LIFECYCLE_EMITTERS: tuple[FunctionName, ...] = (
 )
 # Every metric the code emits → the functions that emit it.
 APP_METRICS: dict[str, tuple[FunctionName, ...]] = {
-    "ConnectionsOpened": ("connect",),  # hub.connect
-    "ConnectionsClosed": ("disconnect",),  # hub.disconnect
-    "ConnectionsExpired": ("sweeper",),  # hub.sweep_expired: removed without a $disconnect
-    "MessagesReplayed": ("message",),  # hub.replay: messages a resume sent
+    "ConnectionsOpened": ("connect",),  # Connections.connect
+    "ConnectionsClosed": ("disconnect",),  # Connections.disconnect
+    "ConnectionsExpired": ("sweeper",),  # Connections.sweep: removed without a $disconnect
+    "MessagesReplayed": ("message",),  # Subscriptions.replay: messages a resume sent
     "MessagesPublished": PUBLISHERS,  # once per message, inline or queued
     "Deliveries": DELIVERERS,
     "GoneConnections": DELIVERERS,
-    "DeliveryFailures": DELIVERERS,  # and hub.reply (message) when a reply fails
+    "DeliveryFailures": DELIVERERS,  # and Departures.reply (message) when a reply fails
     "FanoutDuration": DELIVERERS,  # milliseconds
-    "MessagesQueued": PUBLISHERS,  # hub._enqueue: a publish handed to the workers
+    "MessagesQueued": PUBLISHERS,  # Publishing._enqueue: a publish handed to the workers
     "IngestRejected": ("ingest",),  # an event sent to the dead-letter queue, refused
     "LifecycleEventsFailed": LIFECYCLE_EMITTERS,  # realtime/adapters/event_bus.py: not put on the bus
-    "CloseFailures": ("message", "rest_api", "sweeper"),  # hub._close_socket: DELETE @connections failed
-    "UnreadableItems": ("message", "rest_api"),  # a stored message no reader could parse: skipped
+    "CloseFailures": ("message", "rest_api", "sweeper"),  # domain/departures.py: DELETE @connections failed
+    "UnreadableItems": ("message", "rest_api"),  # adapters/dynamodb/streams.py: unparseable, skipped
 }
 
 

@@ -1,17 +1,20 @@
-"""What each function may do, traced to the code that does it: DynamoDB actions on the
-table, @connections methods on the WebSocket stage, SQS actions on the queues its settings
-name, EventBridge actions on the bus; plus the few grants Lambda itself needs to run a
-function (its event source mapping, its on-failure destination), which no code calls.
+"""What each function may do: one short table, one row per function.
 
-DynamoDB authorizes a TransactWriteItems call item by item: a Put needs dynamodb:PutItem,
-an Update dynamodb:UpdateItem, a Delete dynamodb:DeleteItem and a ConditionCheck
-dynamodb:ConditionCheckItem. The calls are in realtime/adapters/dynamodb/ (table.py: the
-helpers; connections.py, groups.py, messages.py, progress.py: the methods named below),
-which use case calls them is in realtime/domain/hub.py, and the idempotency records are
-written by Powertools' DynamoDBPersistenceLayer (realtime/idempotency.py) in the same table.
-tests/infra/test_permissions_match_code.py follows every function's code paths from its
-handler and fails when a grant here is missing or unused; tests/infra/test_template.py
-checks that each role carries exactly these grants, on exactly these resources.
+Each row lists the IAM actions the function's code calls: DynamoDB on the table,
+@connections methods on the WebSocket stage (execute-api:ManageConnections, one ARN per
+method), SQS on the queues its settings name, EventBridge on the bus (lifecycle events
+only: condition events:source). Below the table, the few grants Lambda itself needs to run
+a function (an event source mapping, an on-failure destination), which no code calls.
+
+The rows are not derived by reading the code: tests/test_permissions_match_calls.py
+records every AWS call each function makes while the integration and end-to-end tests run
+it, and fails when a function calls something its row does not grant, or when its row
+grants something no test makes it call. tests/infra/test_template.py checks that each role
+carries exactly its row, on exactly these resources.
+
+DynamoDB authorizes TransactWriteItems item by item (Put: PutItem, Update: UpdateItem,
+Delete: DeleteItem, ConditionCheck: ConditionCheckItem) and SQS SendMessageBatch as
+SendMessage. Idempotency records (Powertools' persistence layer) live in the same table.
 
 Not scoped with `dynamodb:LeadingKeys` (partition key prefixes): `message` and `rest_api`,
 the two functions that act on client input, reach every partition but the sweep cursor
@@ -23,129 +26,75 @@ show (moto's IAM emulation evaluates no DynamoDB condition keys).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from infra.config import FunctionName
 
-TABLE_ACTIONS: dict[FunctionName, tuple[str, ...]] = {
-    # Verifies tokens only; never touches the table.
-    "authorizer": (),
-    # hub.connect → add_connection: the auto-join group's sizing (GetItem: which membership
-    # shard), one transaction of Puts (connection, user index, sweep index, membership and
-    # mirror) and counter Updates; then update_occupancy (a conditional UpdateItem).
-    "connect": ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"),
-    # hub.disconnect → remove_connection: Query the connection's items, one transaction of
-    # Deletes and counter Updates, then DeleteItem of per-user counters back at zero.
-    "disconnect": ("dynamodb:DeleteItem", "dynamodb:Query", "dynamodb:UpdateItem"),
-    # hub.deliver_slice: the slice's checkpoint (GetItem), one membership shard's page
-    # (Query), the checkpoint and the message's counts (a transaction of Updates), the
-    # slice's completion (UpdateItem); a connection found gone is removed as on disconnect.
-    # Never writes a new item: no PutItem.
-    "fanout_worker": (
-        "dynamodb:DeleteItem",
-        "dynamodb:GetItem",
-        "dynamodb:Query",
-        "dynamodb:UpdateItem",
-    ),
-    # realtime.entrypoints.ingest: publishes each event as REST `POST /publish` does
-    # (idempotency records keyed by the event id, append, save_latest, members, gone
-    # connections); never subscribes, never reads counts in batches.
-    "ingest": (
-        "dynamodb:DeleteItem",
-        "dynamodb:GetItem",
-        "dynamodb:PutItem",
-        "dynamodb:Query",
-        "dynamodb:UpdateItem",
-    ),
-    # Every action: get_connection (GetItem). subscribe: group_state (GetItem; UpdateItem
-    # on a group's first use), history (Query), join (ConditionCheck + Puts + Updates);
-    # a resume's replay: history (Query), go_live (ConditionCheck + Update), or unsubscribe
-    # when abandoned. unsubscribe: GetItem, then Deletes + Updates, DeleteItem. stats and
-    # presence: counts (BatchGetItem), latest and group_user_ids (Query), group_state.
-    # publish: idempotency (PutItem, GetItem, UpdateItem, DeleteItem), append (GetItem,
-    # then Update + Put + Delete), save_latest (PutItem), member_pages or
-    # user_connection_pages (Query). A connection found gone is removed as on disconnect.
-    "message": (
-        "dynamodb:BatchGetItem",
-        "dynamodb:ConditionCheckItem",
-        "dynamodb:DeleteItem",
-        "dynamodb:GetItem",
-        "dynamodb:PutItem",
-        "dynamodb:Query",
-        "dynamodb:UpdateItem",
-    ),
-    # status (GetItem), platform-snapshot (BatchGetItem, Query), groups and presence
-    # (Query, GetItem, UpdateItem, BatchGetItem), history (Query), and publishing, single or
-    # batch, as `message` does (idempotency, append, save_latest, members, gone connections).
-    # Never subscribes: no ConditionCheckItem.
-    "rest_api": (
-        "dynamodb:BatchGetItem",
-        "dynamodb:DeleteItem",
-        "dynamodb:GetItem",
-        "dynamodb:PutItem",
-        "dynamodb:Query",
-        "dynamodb:UpdateItem",
-    ),
-    # Verifies tokens only, like the WebSocket authorizer.
-    "rest_authorizer": (),
-    # hub.sweep_expired → expired_connections: the cursor (GetItem, then PutItem after each
-    # minute), one Query per minute since it; each connection found → remove_connection
-    # (Query, Deletes + Updates, DeleteItem), as on disconnect.
-    "sweeper": (
-        "dynamodb:DeleteItem",
-        "dynamodb:GetItem",
-        "dynamodb:PutItem",
-        "dynamodb:Query",
-        "dynamodb:UpdateItem",
-    ),
-}
 
-# @connections methods each function calls (realtime/adapters/signed_sender.py): replies
-# and fan-out POST; `close` (DELETE) by the hub's _close: `message` closes a connection whose
-# token expired, `sweeper` the connections it removes, `rest_api` the ones an admin revokes.
-MANAGEMENT_API_METHODS: dict[FunctionName, tuple[str, ...]] = {
-    "authorizer": (),
-    "connect": (),
-    "disconnect": (),
-    "fanout_worker": ("POST",),
-    "ingest": ("POST",),
-    "message": ("DELETE", "POST"),
-    "rest_api": ("DELETE", "POST"),
-    "rest_authorizer": (),
-    "sweeper": ("DELETE",),
-}
+@dataclass(frozen=True)
+class Grants:
+    """One function's row: full IAM action names, except `connections` (HTTP methods)."""
 
-# SQS actions each function's code calls, granted on every queue whose URL its settings
-# carry (FANOUT_QUEUE_URL, INGEST_DEAD_LETTER_QUEUE_URL: the code can address no other).
-# A publish to a group above the threshold sends its slices to the fan-out queue
-# (realtime/adapters/fanout_queue.py: SendMessageBatch, which IAM authorizes as
-# sqs:SendMessage); the ingestion sends the events it refuses to its dead-letter queue
-# (realtime/adapters/dead_letters.py: SendMessage). The workers never send: Lambda's event
-# source mapping receives and deletes their messages (QUEUE_CONSUMER_ACTIONS).
-QUEUE_ACTIONS: dict[FunctionName, tuple[str, ...]] = {
-    "authorizer": (),
-    "connect": (),
-    "disconnect": (),
-    "fanout_worker": (),
-    "ingest": ("sqs:SendMessage",),
-    "message": ("sqs:SendMessage",),
-    "rest_api": ("sqs:SendMessage",),
-    "rest_authorizer": (),
-    "sweeper": (),
-}
+    table: tuple[str, ...] = ()
+    connections: tuple[str, ...] = ()
+    queues: tuple[str, ...] = ()
+    bus: tuple[str, ...] = ()
 
-# EventBridge actions each function's code calls (realtime/adapters/event_bus.py: the
-# lifecycle events, PutEvents), on the bus only, and only for events whose source is the
-# configured `lifecycleSource` (condition events:source): no function can put an event
-# the ingestion rule would take for a publish request.
-BUS_ACTIONS: dict[FunctionName, tuple[str, ...]] = {
-    "authorizer": (),
-    "connect": ("events:PutEvents",),  # Connection Opened, Group Occupied
-    "disconnect": ("events:PutEvents",),  # Connection Closed, Group Vacated
-    "fanout_worker": ("events:PutEvents",),  # a gone connection removed: Connection Closed…
-    "ingest": ("events:PutEvents",),  # the same, from its inline fan-out
-    "message": ("events:PutEvents",),  # subscribe/unsubscribe flips, gone connections
-    "rest_api": ("events:PutEvents",),  # gone connections found by a publish
-    "rest_authorizer": (),
-    "sweeper": ("events:PutEvents",),  # Connection Closed (expired)
+    def actions(self) -> set[str]:
+        """Every grant as the recorded calls name it (`execute-api:ManageConnections POST`)."""
+        methods = {f"execute-api:ManageConnections {method}" for method in self.connections}
+        return {*self.table, *self.queues, *self.bus, *methods}
+
+
+def dynamodb(*actions: str) -> tuple[str, ...]:
+    return tuple(f"dynamodb:{action}" for action in sorted(actions))
+
+
+# What removing a connection takes (disconnect, the sweeper, and whoever finds one gone on
+# a send): Query its items, Delete them and Update the counters in one transaction, then
+# DeleteItem the per-user counters back at zero. It announces Connection Closed.
+_REMOVE = ("DeleteItem", "Query", "UpdateItem")
+# What publishing takes (REST, WebSocket, EventBridge alike): the group's state (GetItem),
+# the append (a transaction of Update + Put + Delete), the latest value (PutItem), the
+# members (Query), the idempotency record of a keyed publish (Put/Get/Update/DeleteItem),
+# a group above the threshold queued in slices (SendMessage); connections found gone removed.
+_PUBLISH = ("GetItem", "PutItem", *_REMOVE)
+LIFECYCLE_EVENTS = ("events:PutEvents",)
+
+GRANTS: dict[FunctionName, Grants] = {
+    # Verify tokens only.
+    "authorizer": Grants(),
+    "rest_authorizer": Grants(),
+    # The auto-join group's sizing (GetItem), one transaction of Puts and counter Updates.
+    "connect": Grants(table=dynamodb("GetItem", "PutItem", "UpdateItem"), bus=LIFECYCLE_EVENTS),
+    "disconnect": Grants(table=dynamodb(*_REMOVE), bus=LIFECYCLE_EVENTS),
+    # Every action reads its connection. subscribe: the group's state, history (Query), the
+    # join (ConditionCheck + Puts + Updates); stats and presence: counts (BatchGetItem);
+    # publish as below; an expired token's connection closed (DELETE).
+    "message": Grants(
+        table=dynamodb("BatchGetItem", "ConditionCheckItem", *_PUBLISH),
+        connections=("DELETE", "POST"),
+        queues=("sqs:SendMessage",),
+        bus=LIFECYCLE_EVENTS,
+    ),
+    # Reads (status, snapshot, groups, presence, history, message progress), publishing,
+    # single or batch, and revoking connections (DELETE). Never subscribes.
+    "rest_api": Grants(
+        table=dynamodb("BatchGetItem", *_PUBLISH),
+        connections=("DELETE", "POST"),
+        queues=("sqs:SendMessage",),
+        bus=LIFECYCLE_EVENTS,
+    ),
+    # Publishes each event as POST /publish does; refused events go to its dead-letter queue.
+    "ingest": Grants(
+        table=dynamodb(*_PUBLISH), connections=("POST",), queues=("sqs:SendMessage",), bus=LIFECYCLE_EVENTS
+    ),
+    # One slice: its checkpoint (GetItem), a membership shard's page (Query), the checkpoint
+    # and the message's counts (Updates). Never writes a new item: no PutItem.
+    "fanout_worker": Grants(table=dynamodb("GetItem", *_REMOVE), connections=("POST",), bus=LIFECYCLE_EVENTS),
+    # The cursor (GetItem, then PutItem per minute), one Query per minute since it; each
+    # connection found is removed and closed (DELETE), never sent to.
+    "sweeper": Grants(table=dynamodb("GetItem", "PutItem", *_REMOVE), connections=("DELETE",), bus=LIFECYCLE_EVENTS),
 }
 
 # -- what Lambda itself needs (no code calls these) ----------------------------------------

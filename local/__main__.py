@@ -11,10 +11,10 @@ import sys
 import threading
 from types import FrameType
 
-from local.faults import FaultPlan
-from local.server import LocalStack
-from local.settings import DEFAULT_PORT, LOCAL_TABLE_NAME
-from local.tokens import mint_token
+from local.emulated.faults import FaultPlan
+from local.runner.deployment import LocalDeployment
+from local.runner.settings import DEFAULT_PORT, LOCAL_TABLE_NAME
+from local.tools.tokens import mint_token
 
 BANNER = """\
 Realtime admin hub - local stack (DynamoDB: moto at {dynamodb}, table {table})
@@ -66,7 +66,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def dashboard_line(stack: LocalStack, token: str) -> str:
+def dashboard_line(stack: LocalDeployment, token: str) -> str:
     """The ready link (the token in the fragment: the browser never sends it), or how to build."""
     if not (stack.dashboard.dist / "index.html").is_file():
         return f"{stack.dashboard_url} (not built: run `make dashboard`, then open {stack.dashboard_url}#token=$TOKEN)"
@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     faults = FaultPlan.from_env()
     if faults.active:
         print(f"fault injection on @connections: {faults.model_dump(exclude={'seed'})}", file=sys.stderr)
-    stack = LocalStack(
+    stack = LocalDeployment(
         port=args.port,
         host=args.host,
         access_log=not args.quiet,

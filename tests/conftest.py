@@ -21,12 +21,14 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from local.settings import LOCAL_AUDIENCE, LOCAL_DEV_SIGNING_SECRET, LOCAL_ISSUER
-from realtime.adapters.dynamodb import PK, SK, TTL_ATTRIBUTE, DynamoRepository
+from local.runner.settings import LOCAL_AUDIENCE, LOCAL_DEV_SIGNING_SECRET, LOCAL_ISSUER
+from realtime.adapters.dynamodb import PK, SK, TTL_ATTRIBUTE, DynamoStores
 from realtime.auth import TokenVerifier
+from realtime.bootstrap import Hub, Ports, wire
 from realtime.config import AuthSettings, HubSettings
-from realtime.domain.hub import RealtimeHub
+from tests.aws_calls import RECORDER, covers_every_recording_suite
 from tests.fakes import FakeClock, FakeIdempotency, FakeSender
+from tests.memory import MemoryStores
 
 TABLE = "realtime-test"
 
@@ -93,24 +95,80 @@ def dynamodb_table() -> Iterator[object]:
 
 
 @pytest.fixture
-def repository(dynamodb_table: object) -> DynamoRepository:
-    return DynamoRepository(dynamodb_table, TABLE)
+def dynamo(dynamodb_table: object) -> DynamoStores:
+    """The DynamoDB stores over moto."""
+    return DynamoStores.of(dynamodb_table, TABLE)
+
+
+@pytest.fixture
+def stores() -> MemoryStores:
+    """The stores in memory (tests/memory.py): what domain unit tests run on."""
+    return MemoryStores()
+
+
+def ports_of(
+    stores: Any,
+    *,
+    sender: FakeSender,
+    clock: FakeClock,
+    executor: ThreadPoolExecutor,
+    idempotency: Any = None,
+    queue: Any = None,
+    notifier: Any = None,
+) -> Ports:
+    """Ports over any stores (MemoryStores, DynamoStores) and the fakes."""
+    return Ports(
+        connections=stores.connections,
+        memberships=stores.memberships,
+        streams=stores.streams,
+        latest=stores.latest,
+        progress=stores.progress,
+        replay_budget=stores.replay_budget,
+        sender=sender,
+        clock=clock,
+        idempotency=idempotency or FakeIdempotency(),
+        executor=executor,
+        queue=queue,
+        notifier=notifier,
+    )
 
 
 @pytest.fixture
 def hub(
     hub_settings: HubSettings,
-    repository: DynamoRepository,
+    stores: MemoryStores,
     sender: FakeSender,
     clock: FakeClock,
     executor: ThreadPoolExecutor,
-) -> RealtimeHub:
-    """The hub over moto's DynamoDB with a recording sender."""
-    return RealtimeHub(
-        hub_settings,
-        repository=repository,
-        sender=sender,
-        clock=clock,
-        executor=executor,
-        idempotency=FakeIdempotency(),
-    )
+) -> Hub:
+    """The use cases wired as in production (realtime.bootstrap.wire), over the stores in
+    memory and a recording sender."""
+    return wire(hub_settings, ports_of(stores, sender=sender, clock=clock, executor=executor))
+
+
+# -- the AWS calls each function makes (tests/aws_calls.py) ------------------------------------
+
+_run = {"deselected": 0}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "after_recording: runs after every other test (uses the recorded calls)")
+    RECORDER.install()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    RECORDER.uninstall()
+
+
+def pytest_deselected(items: list[pytest.Item]) -> None:
+    _run["deselected"] += len(items)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The checks of the recorded calls run last, once every test has made its calls."""
+    items.sort(key=lambda item: item.get_closest_marker("after_recording") is not None)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    RECORDER.complete = covers_every_recording_suite(session.items, _run["deselected"])

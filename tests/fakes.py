@@ -6,6 +6,7 @@ import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from realtime.errors import ConnectionGone, RetryableError, SendFailed
 
@@ -59,11 +60,14 @@ class FakeSender:
             self.after_send(connection_id, payload)
 
     def close(self, connection_id: str) -> None:
-        """DELETE @connections: recorded in `closed`; an unknown or gone id answers 410."""
+        """DELETE @connections: recorded in `closed`; a gone id answers 410, a `broken` one
+        fails for good."""
         with self._lock:
             self.closed.append(connection_id)
             if connection_id in self.gone:
                 raise ConnectionGone(connection_id)
+            if connection_id in self.broken:
+                raise SendFailed("403 Forbidden")
 
 
 class OneRequestAtATime:
@@ -96,9 +100,10 @@ class FakeIdempotency:
         key: str | None,
         caller: tuple[str, ...],
         request: object,
-        compute: Callable[[], dict],
-        lambda_context: object = None,
-    ) -> dict:
+        compute: Callable[[], Any],
+        result: type,
+        invocation: object = None,
+    ) -> Any:
         from realtime.errors import Conflict
 
         if key is None:
@@ -133,19 +138,19 @@ class FakeQueue:
         """Deliver every queued slice, oldest first, as the workers would; how many."""
         done = 0
         while self.slices:
-            hub.deliver_slice(self.slices.pop(0))  # type: ignore[attr-defined]
+            hub.slices.deliver(self.slices.pop(0))  # type: ignore[attr-defined]
             done += 1
         return done
 
 
-class FakeEventPublisher:
-    """The EventPublisher port in memory: every lifecycle event, in order."""
+class FakeNotifier:
+    """The LifecycleNotifier port in memory: every lifecycle event, in order."""
 
     def __init__(self) -> None:
         self.events: list = []
         self._lock = threading.Lock()
 
-    def publish(self, events: list) -> None:
+    def notify(self, events: list) -> None:
         with self._lock:
             self.events += events
 

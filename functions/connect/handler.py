@@ -1,10 +1,10 @@
 """$connect: record the connection (the authorizer has already verified the token)."""
 
-from realtime.domain.hub import RealtimeHub
+from realtime import bootstrap
 from realtime.entrypoints.websocket import on_connect
 from realtime.observability import logger, metrics, tracer
 
-hub = RealtimeHub()  # configuration is validated at cold start
+hub = bootstrap.hub()  # configuration is validated and the adapters built at cold start
 
 
 @logger.inject_lambda_context(correlation_id_path="requestContext.connectionId")

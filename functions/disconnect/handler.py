@@ -1,10 +1,10 @@
 """$disconnect: remove the connection and all its memberships (best-effort in AWS)."""
 
-from realtime.domain.hub import RealtimeHub
+from realtime import bootstrap
 from realtime.entrypoints.websocket import on_disconnect
 from realtime.observability import logger, metrics, tracer
 
-hub = RealtimeHub()
+hub = bootstrap.hub()
 
 
 @logger.inject_lambda_context(correlation_id_path="requestContext.connectionId")

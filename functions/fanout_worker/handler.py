@@ -1,11 +1,11 @@
 """Fed by the fan-out queue (SQS FIFO): delivers queued messages to one membership shard
 per record, reporting partial batch failures."""
 
-from realtime.domain.hub import RealtimeHub
+from realtime import bootstrap
 from realtime.entrypoints.fanout_worker import process
 from realtime.observability import logger, metrics, tracer
 
-hub = RealtimeHub()
+hub = bootstrap.hub()
 
 
 @logger.inject_lambda_context

@@ -3,15 +3,13 @@ publish the event like REST `POST /publish`; refused events go to the dead-lette
 
 from aws_lambda_powertools.logging import correlation_paths
 
-from realtime.adapters.dead_letters import dead_letter_queue
-from realtime.config import IngestSettings
-from realtime.domain.hub import RealtimeHub
+from realtime import bootstrap
 from realtime.entrypoints.ingest import on_event
 from realtime.observability import logger, metrics, tracer
 
-settings = IngestSettings.from_env()  # configuration is validated at cold start
-hub = RealtimeHub()
-dead_letters = dead_letter_queue(settings)
+settings = bootstrap.ingest_settings()  # configuration is validated at cold start
+hub = bootstrap.hub()
+dead_letters = bootstrap.dead_letters()
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.EVENT_BRIDGE)

@@ -1,13 +1,11 @@
 """Every WebSocket action route and $default: subscribe, publish, stats, ping, refresh…"""
 
-from realtime.auth import TokenVerifier
-from realtime.config import auth_settings
-from realtime.domain.hub import RealtimeHub
+from realtime import bootstrap
 from realtime.entrypoints.websocket import on_message
 from realtime.observability import logger, metrics, tracer
 
-hub = RealtimeHub()  # configuration is validated at cold start
-verifier = TokenVerifier(auth_settings())  # for `refresh`
+hub = bootstrap.hub()  # configuration is validated and the adapters built at cold start
+verifier = bootstrap.verifier()  # for `refresh`
 
 
 @logger.inject_lambda_context(correlation_id_path="requestContext.connectionId")

@@ -2,11 +2,11 @@
 
 from aws_lambda_powertools.logging import correlation_paths
 
-from realtime.config import auth_settings, hub_settings
+from realtime import bootstrap
 from realtime.entrypoints.rest import handle
 from realtime.observability import logger, metrics, tracer
 
-hub_settings(), auth_settings()  # validate the configuration at cold start
+bootstrap.hub(), bootstrap.verifier()  # configuration validated, adapters built: at cold start
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

@@ -14,19 +14,19 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from local.server import LocalStack
+from tests.local_deployment import ObservedDeployment
 
 TEST_TIMEOUT_SECONDS = 60
 
 
 @pytest.fixture(scope="package")
-def stack() -> Iterator[LocalStack]:
-    with LocalStack(port=0) as running:
+def stack() -> Iterator[ObservedDeployment]:
+    with ObservedDeployment(port=0) as running:
         yield running
 
 
 @pytest.fixture(autouse=True)
-def no_leftover_connections(stack: LocalStack) -> Iterator[None]:
+def no_leftover_connections(stack: ObservedDeployment) -> Iterator[None]:
     """Every test leaves the stack as it found it: no socket open, every count back to 0."""
     yield
     stack.wait_idle(timeout=10)

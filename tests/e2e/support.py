@@ -27,11 +27,11 @@ from websockets.frames import Frame, Opcode
 from websockets.protocol import State
 from websockets.uri import parse_uri
 
-from local import lambdas
-from local.client import RealtimeClient, socket_url
-from local.server import LocalStack
-from local.settings import LOCAL_ACCESS_KEY_ID, LOCAL_REGION, LOCAL_SECRET_ACCESS_KEY
-from local.tokens import mint_token
+from local.emulated import lambdas
+from local.runner.settings import LOCAL_ACCESS_KEY_ID, LOCAL_REGION, LOCAL_SECRET_ACCESS_KEY
+from local.tools.client import RealtimeClient, socket_url
+from local.tools.tokens import mint_token
+from tests.local_deployment import ObservedDeployment
 
 TIMEOUT = 5.0
 
@@ -62,20 +62,20 @@ def bearer(jwt: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {jwt}"}
 
 
-def rest(stack: LocalStack, jwt: str | None = None) -> httpx.AsyncClient:
+def rest(stack: ObservedDeployment, jwt: str | None = None) -> httpx.AsyncClient:
     """An HTTP client for the REST API, authenticated as an admin unless told otherwise."""
     headers = bearer(jwt if jwt is not None else token("backend"))
     return httpx.AsyncClient(base_url=stack.rest_url, headers=headers, timeout=TIMEOUT)
 
 
-def tooling(stack: LocalStack, jwt: str | None = None) -> httpx.AsyncClient:
+def tooling(stack: ObservedDeployment, jwt: str | None = None) -> httpx.AsyncClient:
     """An HTTP client for the stack's /_local/ routes, with an admin token unless told otherwise."""
     headers = bearer(jwt if jwt is not None else token("ops"))
     return httpx.AsyncClient(base_url=stack.base_url, headers=headers, timeout=TIMEOUT)
 
 
 def management_client(
-    stack: LocalStack, *, access_key: str = LOCAL_ACCESS_KEY_ID, secret_key: str = LOCAL_SECRET_ACCESS_KEY
+    stack: ObservedDeployment, *, access_key: str = LOCAL_ACCESS_KEY_ID, secret_key: str = LOCAL_SECRET_ACCESS_KEY
 ) -> Any:
     """boto3's `apigatewaymanagementapi` client on the local @connections API (it signs,
     with the local credentials unless told otherwise)."""
@@ -89,7 +89,7 @@ def management_client(
 
 
 def signed_request(
-    stack: LocalStack,
+    stack: ObservedDeployment,
     method: str,
     connection_id: str,
     body: bytes = b"",
@@ -125,7 +125,9 @@ class RawWebSocket:
         self.close_code: int | None = None
 
     @classmethod
-    async def open(cls, stack: LocalStack, jwt: str | None = None, *, receive_buffer: int = 4096) -> RawWebSocket:
+    async def open(
+        cls, stack: ObservedDeployment, jwt: str | None = None, *, receive_buffer: int = 4096
+    ) -> RawWebSocket:
         uri = parse_uri(socket_url(stack.ws_url, jwt if jwt is not None else token()))
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
@@ -230,7 +232,7 @@ class RawWebSocket:
 class Clients:
     """Opens dashboards against the stack; closes every one on exit, even when a test fails."""
 
-    def __init__(self, stack: LocalStack) -> None:
+    def __init__(self, stack: ObservedDeployment) -> None:
         self.stack = stack
         self._open: list[RealtimeClient] = []
 
@@ -288,7 +290,7 @@ async def subscribe(client: RealtimeClient, group: str) -> int:
 
 
 @contextlib.contextmanager
-def deployed_with(stack: LocalStack, **environment: str) -> Iterator[None]:
+def deployed_with(stack: ObservedDeployment, **environment: str) -> Iterator[None]:
     """Redeploy the functions with `environment` for the block, then as they were (a
     variable that was unset is set empty, which the settings read as unset)."""
     before = {name: os.environ.get(name, "") for name in environment}

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from local.server import LocalStack
 from tests.e2e.support import Clients, connection_count, includes, rest, subscribe
+from tests.local_deployment import ObservedDeployment
 
 pytestmark = pytest.mark.e2e
 
 
-async def test_ping_answers_pong_with_the_request_id(stack: LocalStack) -> None:
+async def test_ping_answers_pong_with_the_request_id(stack: ObservedDeployment) -> None:
     async with Clients(stack) as clients:
         asking, other = await clients.open_many(2)
         assert (await asking.request({"action": "ping"}))["type"] == "Pong"
@@ -20,7 +20,7 @@ async def test_ping_answers_pong_with_the_request_id(stack: LocalStack) -> None:
         await other.expect_silence(0.1)
 
 
-async def test_connection_count_is_exact(stack: LocalStack) -> None:
+async def test_connection_count_is_exact(stack: ObservedDeployment) -> None:
     async with Clients(stack) as clients:
         first, second, third = await clients.open_many(3)
         await subscribe(first, "analytics")
@@ -39,7 +39,7 @@ async def test_connection_count_is_exact(stack: LocalStack) -> None:
         }
 
 
-async def test_platform_stats_show_counts_and_the_latest_event_of_each_type(stack: LocalStack) -> None:
+async def test_platform_stats_show_counts_and_the_latest_event_of_each_type(stack: ObservedDeployment) -> None:
     async with Clients(stack) as clients, rest(stack) as http:
         dashboard = await clients.open()
         published = (await http.post("/broadcast/revenue", json={"totalRevenue": 1234.5, "currency": "EUR"})).json()

@@ -1,6 +1,6 @@
 """A client that reads slowly, or not at all, never holds up a publish: @connections takes
 each frame into the connection's outbound buffer and answers at once (200), or 429 when
-that buffer is full, as API Gateway does (local/outbox.py). The publish's counts are then
+that buffer is full, as API Gateway does (local/emulated/outbox.py). The publish's counts are then
 the truth: what it counts as delivered is exactly what the client receives, in order."""
 
 from __future__ import annotations
@@ -11,16 +11,16 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from local.outbox import MAX_QUEUED_BYTES
-from local.server import LocalStack
+from local.emulated.outbox import MAX_QUEUED_BYTES
 from tests.e2e.support import RawWebSocket, management_client, rest
+from tests.local_deployment import ObservedDeployment
 
 pytestmark = pytest.mark.e2e
 
 GROUP = "user-activity"
 
 
-def id_of(stack: LocalStack, client: RawWebSocket) -> str:
+def id_of(stack: ObservedDeployment, client: RawWebSocket) -> str:
     info = stack.find_connection(client.user_agent)
     assert info is not None, "the stack does not know this client"
     return info.connection_id
@@ -47,7 +47,7 @@ async def notify(http: Any, blob_bytes: int, i: int) -> dict[str, Any]:
     return result
 
 
-async def test_a_client_that_never_reads_gets_exactly_what_was_counted_delivered(stack: LocalStack) -> None:
+async def test_a_client_that_never_reads_gets_exactly_what_was_counted_delivered(stack: ObservedDeployment) -> None:
     async with await RawWebSocket.open(stack) as stalled, rest(stack) as http:
         base = await subscribe(stalled)
         results: list[dict[str, Any]] = []
@@ -69,7 +69,7 @@ async def test_a_client_that_never_reads_gets_exactly_what_was_counted_delivered
         await stalled.expect_silence()
 
 
-async def test_a_slow_reader_holds_up_no_publish_and_gets_everything_in_order(stack: LocalStack) -> None:
+async def test_a_slow_reader_holds_up_no_publish_and_gets_everything_in_order(stack: ObservedDeployment) -> None:
     async with await RawWebSocket.open(stack) as slow, rest(stack) as http:
         base = await subscribe(slow)
         # 30 messages of 25 KB: more than the socket buffers hold, less than the outbound buffer.
@@ -81,7 +81,7 @@ async def test_a_slow_reader_holds_up_no_publish_and_gets_everything_in_order(st
 
 
 async def test_post_to_connection_answers_429_when_the_buffer_is_full_and_200_once_it_drains(
-    stack: LocalStack,
+    stack: ObservedDeployment,
 ) -> None:
     management = management_client(stack)
     async with await RawWebSocket.open(stack) as stalled:
@@ -105,7 +105,7 @@ async def test_post_to_connection_answers_429_when_the_buffer_is_full_and_200_on
         assert (await stalled.receive())["n"] == "again"
 
 
-async def test_delete_connection_sends_what_was_accepted_before_closing(stack: LocalStack) -> None:
+async def test_delete_connection_sends_what_was_accepted_before_closing(stack: ObservedDeployment) -> None:
     management = management_client(stack)
     async with await RawWebSocket.open(stack) as client:
         connection_id = id_of(stack, client)
@@ -120,7 +120,7 @@ async def test_delete_connection_sends_what_was_accepted_before_closing(stack: L
         await asyncio.to_thread(stack.wait_gone, connection_id)
 
 
-async def test_delete_connection_of_a_client_that_never_reads_still_closes_it(stack: LocalStack) -> None:
+async def test_delete_connection_of_a_client_that_never_reads_still_closes_it(stack: ObservedDeployment) -> None:
     management = management_client(stack)
     async with await RawWebSocket.open(stack) as stalled:
         connection_id = id_of(stack, stalled)

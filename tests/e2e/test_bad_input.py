@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from local.client import RealtimeClient
-from local.server import LocalStack
+from local.tools.client import RealtimeClient
 from realtime.config import MAX_MESSAGE_BYTES
 from tests.e2e.support import Clients, connection_count, includes
+from tests.local_deployment import ObservedDeployment
 
 pytestmark = pytest.mark.e2e
 
@@ -61,7 +61,7 @@ BAD_FRAMES: dict[str, tuple[str | bytes, str, str | None]] = {
 
 
 @pytest.mark.parametrize("case", BAD_FRAMES)
-async def test_bad_frames_get_an_error_and_the_connection_stays_open(stack: LocalStack, case: str) -> None:
+async def test_bad_frames_get_an_error_and_the_connection_stays_open(stack: ObservedDeployment, case: str) -> None:
     frame, code, field = BAD_FRAMES[case]
     async with Clients(stack) as clients:
         client = await clients.open()
@@ -74,7 +74,7 @@ async def test_bad_frames_get_an_error_and_the_connection_stays_open(stack: Loca
         await assert_still_open(client)
 
 
-async def test_validation_errors_locate_fields_as_documented(stack: LocalStack) -> None:
+async def test_validation_errors_locate_fields_as_documented(stack: ObservedDeployment) -> None:
     async with Clients(stack) as clients:
         client = await clients.open()
         reply = await client.request({"action": "subscribe", "requestId": "r1"})
@@ -82,7 +82,7 @@ async def test_validation_errors_locate_fields_as_documented(stack: LocalStack) 
         assert reply["errors"] == [{"loc": ["group"], "msg": "Field required", "type": "missing"}]
 
 
-async def test_errors_echo_the_request_id(stack: LocalStack) -> None:
+async def test_errors_echo_the_request_id(stack: ObservedDeployment) -> None:
     async with Clients(stack) as clients:
         client = await clients.open()
         reply = await client.request({"action": "subscribe", "group": "nope", "requestId": "sub-9"})
@@ -97,7 +97,7 @@ def publish_frame(blob_bytes: int) -> str:
     return json.dumps(message, separators=(",", ":"))
 
 
-async def test_a_publish_whose_envelope_exceeds_128_kb_is_refused(stack: LocalStack) -> None:
+async def test_a_publish_whose_envelope_exceeds_128_kb_is_refused(stack: ObservedDeployment) -> None:
     # The frame itself fits in 128 KB; the envelope (id, seq, ts…) around the same data does not.
     frame = publish_frame(MAX_MESSAGE_BYTES - len(publish_frame(0)) - 8)
     assert len(frame.encode()) <= MAX_MESSAGE_BYTES
@@ -111,7 +111,7 @@ async def test_a_publish_whose_envelope_exceeds_128_kb_is_refused(stack: LocalSt
         await assert_still_open(publisher)
 
 
-async def test_a_frame_over_128_kb_closes_the_connection_with_1009(stack: LocalStack) -> None:
+async def test_a_frame_over_128_kb_closes_the_connection_with_1009(stack: ObservedDeployment) -> None:
     async with Clients(stack) as clients:
         big, witness = await clients.open_many(2)
         connection_id = clients.connection_id(big)
@@ -121,7 +121,7 @@ async def test_a_frame_over_128_kb_closes_the_connection_with_1009(stack: LocalS
         assert (await connection_count(witness))["connections"] == 1
 
 
-async def test_a_frame_of_exactly_128_kb_is_accepted(stack: LocalStack) -> None:
+async def test_a_frame_of_exactly_128_kb_is_accepted(stack: ObservedDeployment) -> None:
     async with Clients(stack) as clients:
         client = await clients.open()
         await client.send(" " * (MAX_MESSAGE_BYTES - 2) + "[]")

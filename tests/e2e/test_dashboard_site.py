@@ -10,9 +10,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from local.dashboard import DEFAULT_DIST, DIST_ENVIRONMENT_VARIABLE
-from local.server import LocalStack
+from local.runner.dashboard import DEFAULT_DIST, DIST_ENVIRONMENT_VARIABLE
 from tests.e2e.support import bearer, token
+from tests.local_deployment import ObservedDeployment
 
 ASSET = "index-Bq3xY1z9.js"
 
@@ -32,11 +32,11 @@ def build(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
-def get(stack: LocalStack, path: str, **options: object) -> httpx.Response:
+def get(stack: ObservedDeployment, path: str, **options: object) -> httpx.Response:
     return httpx.get(f"{stack.base_url}{path}", timeout=5, **options)  # type: ignore[arg-type]
 
 
-def test_config_json_points_the_page_at_this_stack_and_is_never_cached(stack: LocalStack) -> None:
+def test_config_json_points_the_page_at_this_stack_and_is_never_cached(stack: ObservedDeployment) -> None:
     response = get(stack, "/config.json")
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/json"
@@ -44,7 +44,9 @@ def test_config_json_points_the_page_at_this_stack_and_is_never_cached(stack: Lo
     assert response.json() == {"wsUrl": stack.ws_url, "restUrl": stack.rest_url, "auth": {"mode": "token"}}
 
 
-def test_the_entry_page_is_never_cached_and_carries_the_security_headers(stack: LocalStack, build: Path) -> None:
+def test_the_entry_page_is_never_cached_and_carries_the_security_headers(
+    stack: ObservedDeployment, build: Path
+) -> None:
     for path in ("/", "/index.html", "/?code=abc&state=xyz"):
         response = get(stack, path)
         assert response.status_code == 200, path
@@ -64,7 +66,7 @@ def test_the_entry_page_is_never_cached_and_carries_the_security_headers(stack: 
     assert head.content == b""
 
 
-def test_hashed_assets_are_immutable_other_files_revalidated(stack: LocalStack, build: Path) -> None:
+def test_hashed_assets_are_immutable_other_files_revalidated(stack: ObservedDeployment, build: Path) -> None:
     asset = get(stack, f"/assets/{ASSET}")
     assert asset.status_code == 200
     assert asset.headers["cache-control"] == "public, max-age=31536000, immutable"
@@ -90,7 +92,7 @@ def test_hashed_assets_are_immutable_other_files_revalidated(stack: LocalStack, 
         "/nothing-here.txt",
     ],
 )
-def test_nothing_but_the_build_is_served(stack: LocalStack, build: Path, path: str) -> None:
+def test_nothing_but_the_build_is_served(stack: ObservedDeployment, build: Path, path: str) -> None:
     response = get(stack, path)
     assert response.status_code == 404, path
     # (a path decoding to several segments matches no route: Starlette's own 404)
@@ -98,7 +100,7 @@ def test_nothing_but_the_build_is_served(stack: LocalStack, build: Path, path: s
 
 
 def test_without_a_build_the_page_says_how_to_make_one(
-    stack: LocalStack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    stack: ObservedDeployment, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv(DIST_ENVIRONMENT_VARIABLE, str(tmp_path / "not-built"))
     response = get(stack, "/")
@@ -108,7 +110,7 @@ def test_without_a_build_the_page_says_how_to_make_one(
     assert get(stack, "/config.json").status_code == 200  # the APIs and config work meanwhile
 
 
-def test_the_emulators_other_routes_answer_as_before(stack: LocalStack, build: Path) -> None:
+def test_the_emulators_other_routes_answer_as_before(stack: ObservedDeployment, build: Path) -> None:
     assert get(stack, "/api/admin/realtime/health").json() == {"status": "healthy"}
     assert get(stack, "/api/admin/realtime/nope", headers=bearer(token("ops"))).status_code == 404
     assert get(stack, "/_aws/events").status_code == 405  # PutEvents is POST only, still
@@ -117,7 +119,7 @@ def test_the_emulators_other_routes_answer_as_before(stack: LocalStack, build: P
 
 
 @pytest.mark.skipif(not (DEFAULT_DIST / "index.html").is_file(), reason="clients/dashboard is not built")
-def test_the_real_build_is_served_with_its_hashed_assets(stack: LocalStack) -> None:
+def test_the_real_build_is_served_with_its_hashed_assets(stack: ObservedDeployment) -> None:
     page = get(stack, "/")
     assert page.status_code == 200
     assets = re.findall(r'(?:src|href)="\.?/(assets/[^"]+)"', page.text)

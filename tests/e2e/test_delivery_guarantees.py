@@ -11,9 +11,9 @@ import boto3
 import httpx
 import pytest
 
-from local.client import RealtimeClient
-from local.server import LocalStack
+from local.tools.client import RealtimeClient
 from tests.e2e.support import Clients, rest, token
+from tests.local_deployment import ObservedDeployment
 
 pytestmark = pytest.mark.e2e
 
@@ -39,7 +39,7 @@ async def receive_seqs(client: RealtimeClient, count: int) -> list[int]:
     return [(await client.receive())["seq"] for _ in range(count)]
 
 
-async def test_a_dashboard_that_reconnects_gets_exactly_what_it_missed(stack: LocalStack) -> None:
+async def test_a_dashboard_that_reconnects_gets_exactly_what_it_missed(stack: ObservedDeployment) -> None:
     async with Clients(stack) as clients, rest(stack) as http:
         first = await clients.open()
         subscribed = await subscribe(first, "alerts")
@@ -58,7 +58,7 @@ async def test_a_dashboard_that_reconnects_gets_exactly_what_it_missed(stack: Lo
         await second.expect_silence()
 
 
-async def test_resume_while_a_publisher_keeps_publishing(stack: LocalStack) -> None:
+async def test_resume_while_a_publisher_keeps_publishing(stack: ObservedDeployment) -> None:
     async with Clients(stack) as clients, rest(stack) as http:
         first = await clients.open()
         subscribed = await subscribe(first, "analytics")
@@ -84,7 +84,7 @@ async def test_resume_while_a_publisher_keeps_publishing(stack: LocalStack) -> N
         await second.expect_silence()
 
 
-async def test_an_expired_since_is_not_recovered(stack: LocalStack) -> None:
+async def test_an_expired_since_is_not_recovered(stack: ObservedDeployment) -> None:
     async with Clients(stack) as clients, rest(stack) as http:
         dashboard = await clients.open()
         subscribed = await subscribe(dashboard, "user-activity")
@@ -106,7 +106,7 @@ async def test_an_expired_since_is_not_recovered(stack: LocalStack) -> None:
         assert reply["recovered"] is False
 
 
-async def test_the_same_idempotency_key_delivers_once(stack: LocalStack) -> None:
+async def test_the_same_idempotency_key_delivers_once(stack: ObservedDeployment) -> None:
     async with Clients(stack) as clients, rest(stack) as http:
         dashboard = await clients.open()
         await subscribe(dashboard, "alerts")
@@ -122,7 +122,7 @@ async def test_the_same_idempotency_key_delivers_once(stack: LocalStack) -> None
         assert (conflict.status_code, conflict.json()["code"]) == (409, "IdempotencyConflict")
 
 
-async def test_a_batch_delivers_the_valid_events_despite_an_invalid_one(stack: LocalStack) -> None:
+async def test_a_batch_delivers_the_valid_events_despite_an_invalid_one(stack: ObservedDeployment) -> None:
     async with Clients(stack) as clients, rest(stack) as http:
         dashboard = await clients.open()
         await subscribe(dashboard, "alerts")
@@ -139,7 +139,7 @@ async def test_a_batch_delivers_the_valid_events_despite_an_invalid_one(stack: L
         assert received == ["first", "third"]
 
 
-async def test_user_targeting_and_presence(stack: LocalStack) -> None:
+async def test_user_targeting_and_presence(stack: ObservedDeployment) -> None:
     async with Clients(stack) as clients, rest(stack) as http:
         tab1, tab2 = await clients.open(token("carol")), await clients.open(token("carol"))
         other = await clients.open(token("dave"))

@@ -1,4 +1,4 @@
-"""The emulator applies the deployed APIs' rules, copied into local/settings.py: this
+"""The emulator applies the deployed APIs' rules, copied into local/runner/settings.py: this
 reads them from infra/ (with ast, so no CDK import) and fails when they drift apart."""
 
 from __future__ import annotations
@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from local import settings
-from local.server import LocalStack
+from local.runner import settings
 from realtime.entrypoints.rest import BASE_PATH
+from tests.local_deployment import ObservedDeployment
 
 pytestmark = pytest.mark.e2e
 
@@ -64,12 +64,12 @@ def test_the_rest_base_path_is_the_functions() -> None:
     assert settings.REST_BASE_PATH == BASE_PATH
 
 
-def test_the_sweeper_runs_on_demand(stack: LocalStack) -> None:
+def test_the_sweeper_runs_on_demand(stack: ObservedDeployment) -> None:
     assert stack.sweep() == {"removed": 0}
 
 
 def test_the_fanout_queue_redrives_and_hides_slices_as_deployed() -> None:
-    from local import fanout_queue
+    from local.emulated import fanout_queue
 
     deployed = constants("fanout_queue.py")
     worker_timeout = literal(constants("functions.py")["FANOUT_WORKER_TIMEOUT_SECONDS"])
@@ -78,7 +78,7 @@ def test_the_fanout_queue_redrives_and_hides_slices_as_deployed() -> None:
     assert literal(deployed["VISIBILITY_TIMEOUT_FACTOR"]) * worker_timeout == fanout_queue.VISIBILITY_TIMEOUT_SECONDS
 
 
-def test_large_groups_go_through_the_local_queue_by_default(stack: LocalStack) -> None:
+def test_large_groups_go_through_the_local_queue_by_default(stack: ObservedDeployment) -> None:
     from realtime.config import HubSettings
 
     environment = HubSettings.from_env()  # the functions' environment, as the stack set it

@@ -3,7 +3,7 @@ puts "Realtime Publish" events, the ingestion rule invokes `ingest`, dashboards 
 the envelopes, and refused events land in the dead-letter queue with their reason.
 
 The lifecycle tests at the end (class TestLifecycleEvents) check the events the hub
-itself puts on the bus; they need the hub's emission (realtime/domain/hub.py) to pass.
+itself puts on the bus; they need the hub's emission (Notices in realtime/domain/departures.py) to pass.
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ import boto3
 import httpx
 import pytest
 
-from local.server import LocalStack
 from realtime.errors import ServiceUnavailable
 from tests.e2e.support import Clients, rest, subscribe, token, tooling
+from tests.local_deployment import ObservedDeployment
 
 pytestmark = pytest.mark.e2e
 
@@ -28,7 +28,7 @@ SOURCE = "com.acme.billing"
 PUBLISH = "Realtime Publish"
 
 
-def events_client(stack: LocalStack) -> Any:
+def events_client(stack: ObservedDeployment) -> Any:
     # The local stack accepts any credentials; these are placeholders, not secrets.
     return boto3.client(
         "events",
@@ -39,7 +39,7 @@ def events_client(stack: LocalStack) -> Any:
     )
 
 
-def entry(stack: LocalStack, detail: dict[str, Any], *, source: str = SOURCE, **fields: Any) -> dict[str, Any]:
+def entry(stack: ObservedDeployment, detail: dict[str, Any], *, source: str = SOURCE, **fields: Any) -> dict[str, Any]:
     return {
         "Source": source,
         "DetailType": PUBLISH,
@@ -49,13 +49,13 @@ def entry(stack: LocalStack, detail: dict[str, Any], *, source: str = SOURCE, **
     }
 
 
-async def put_events(stack: LocalStack, *entries: dict[str, Any]) -> dict[str, Any]:
+async def put_events(stack: ObservedDeployment, *entries: dict[str, Any]) -> dict[str, Any]:
     """PutEvents with boto3, as a backend would (off the event loop: boto3 blocks)."""
     response: dict[str, Any] = await asyncio.to_thread(events_client(stack).put_events, Entries=list(entries))
     return response
 
 
-async def put_one(stack: LocalStack, detail: dict[str, Any], **fields: Any) -> str:
+async def put_one(stack: ObservedDeployment, detail: dict[str, Any], **fields: Any) -> str:
     response = await put_events(stack, entry(stack, detail, **fields))
     assert response["FailedEntryCount"] == 0, response
     event_id: str = response["Entries"][0]["EventId"]
@@ -69,7 +69,7 @@ def alert(title: str = "Disk", **extra: Any) -> dict[str, Any]:
 # -- ingestion ---------------------------------------------------------------------------------
 
 
-async def test_a_publish_event_put_with_boto3_reaches_the_subscribers(stack: LocalStack) -> None:
+async def test_a_publish_event_put_with_boto3_reaches_the_subscribers(stack: ObservedDeployment) -> None:
     async with Clients(stack) as clients:
         dashboard = await clients.open()
         last_seq = await subscribe(dashboard, "alerts")
@@ -92,7 +92,7 @@ async def test_a_publish_event_put_with_boto3_reaches_the_subscribers(stack: Loc
         assert (event["source"], event["detail"]) == (SOURCE, alert("From the bus"))
 
 
-async def test_a_user_event_posted_to_the_local_route_reaches_that_user(stack: LocalStack) -> None:
+async def test_a_user_event_posted_to_the_local_route_reaches_that_user(stack: ObservedDeployment) -> None:
     user = f"user-{uuid.uuid4().hex[:8]}"
     async with Clients(stack) as clients, tooling(stack) as http:
         mine, other = await clients.open(token(user)), await clients.open()
@@ -108,7 +108,7 @@ async def test_a_user_event_posted_to_the_local_route_reaches_that_user(stack: L
         await other.expect_silence()
 
 
-async def test_an_idempotency_key_publishes_once_however_often_it_is_put(stack: LocalStack) -> None:
+async def test_an_idempotency_key_publishes_once_however_often_it_is_put(stack: ObservedDeployment) -> None:
     key = f"deploy-{uuid.uuid4().hex}"
     async with Clients(stack) as clients:
         dashboard = await clients.open()
@@ -119,7 +119,7 @@ async def test_an_idempotency_key_publishes_once_however_often_it_is_put(stack: 
         await dashboard.expect_silence(0.5)
 
 
-async def test_an_invalid_event_lands_in_the_dead_letter_queue_with_its_reason(stack: LocalStack) -> None:
+async def test_an_invalid_event_lands_in_the_dead_letter_queue_with_its_reason(stack: ObservedDeployment) -> None:
     async with Clients(stack) as clients:
         dashboard = await clients.open()
         await subscribe(dashboard, "alerts")
@@ -133,7 +133,7 @@ async def test_an_invalid_event_lands_in_the_dead_letter_queue_with_its_reason(s
         await dashboard.expect_silence()
 
 
-async def test_an_unknown_group_is_dead_lettered_and_listed_over_http(stack: LocalStack) -> None:
+async def test_an_unknown_group_is_dead_lettered_and_listed_over_http(stack: ObservedDeployment) -> None:
     event_id = await put_one(stack, {"group": "nope", "type": "Alert", "data": {"title": "t", "message": "m"}})
     await asyncio.to_thread(stack.wait_for_dead_letter, event_id)
     async with tooling(stack) as http:
@@ -146,14 +146,14 @@ async def test_an_unknown_group_is_dead_lettered_and_listed_over_http(stack: Loc
 
 
 async def test_an_event_the_function_keeps_failing_on_goes_to_the_queue_after_its_retries(
-    stack: LocalStack, monkeypatch: pytest.MonkeyPatch
+    stack: ObservedDeployment, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from realtime.domain.hub import RealtimeHub
+    from realtime.domain.publishing import Publishing
 
     def unavailable(*_args: object, **_kwargs: object) -> dict[str, Any]:
         raise ServiceUnavailable("DynamoDB kept throttling")
 
-    monkeypatch.setattr(RealtimeHub, "publish_request", unavailable)  # the functions run in this process
+    monkeypatch.setattr(Publishing, "publish_once", unavailable)  # the functions run in this process
     event_id = await put_one(stack, alert())
     letter = await asyncio.to_thread(stack.wait_for_dead_letter, event_id)
     record = letter["body"]  # Lambda's on-failure destination record
@@ -163,7 +163,7 @@ async def test_an_event_the_function_keeps_failing_on_goes_to_the_queue_after_it
     assert record["responsePayload"]["errorType"] == "ServiceUnavailable"
 
 
-async def test_the_hubs_own_source_is_not_ingested(stack: LocalStack) -> None:
+async def test_the_hubs_own_source_is_not_ingested(stack: ObservedDeployment) -> None:
     async with Clients(stack) as clients:
         dashboard = await clients.open()
         await subscribe(dashboard, "alerts")
@@ -173,7 +173,7 @@ async def test_the_hubs_own_source_is_not_ingested(stack: LocalStack) -> None:
         assert event_id not in [item["body"].get("event", {}).get("id") for item in stack.dead_letters()]
 
 
-async def test_put_events_answers_like_eventbridge(stack: LocalStack) -> None:
+async def test_put_events_answers_like_eventbridge(stack: ObservedDeployment) -> None:
     moment = datetime(2026, 3, 1, 12, 30, tzinfo=UTC)
     response = await put_events(
         stack,
@@ -197,7 +197,7 @@ async def test_put_events_answers_like_eventbridge(stack: LocalStack) -> None:
     )
 
 
-async def test_put_events_refuses_a_request_over_its_limits(stack: LocalStack) -> None:
+async def test_put_events_refuses_a_request_over_its_limits(stack: ObservedDeployment) -> None:
     headers = {"X-Amz-Target": "AWSEvents.PutEvents", "Content-Type": "application/x-amz-json-1.1"}
     one = entry(stack, {"n": 1})
     async with httpx.AsyncClient(base_url=stack.base_url, timeout=5) as http:
@@ -211,7 +211,7 @@ async def test_put_events_refuses_a_request_over_its_limits(stack: LocalStack) -
     assert (other_api.status_code, other_api.json()["__type"]) == (400, "UnknownOperationException")
 
 
-async def test_the_events_route_lists_the_bus_after_an_index_and_by_detail_type(stack: LocalStack) -> None:
+async def test_the_events_route_lists_the_bus_after_an_index_and_by_detail_type(stack: ObservedDeployment) -> None:
     mark = stack.event_count()
     marker = uuid.uuid4().hex
     await put_events(
@@ -230,7 +230,7 @@ async def test_the_events_route_lists_the_bus_after_an_index_and_by_detail_type(
     assert [item["event"]["detail"] for item in only_b] == [{"marker": marker}]
 
 
-async def test_the_rest_api_and_the_bus_share_one_sequence(stack: LocalStack) -> None:
+async def test_the_rest_api_and_the_bus_share_one_sequence(stack: ObservedDeployment) -> None:
     async with Clients(stack) as clients, rest(stack) as http:
         dashboard = await clients.open()
         await subscribe(dashboard, "alerts")
@@ -241,14 +241,14 @@ async def test_the_rest_api_and_the_bus_share_one_sequence(stack: LocalStack) ->
         assert second["seq"] == first["seq"] + 1 == published["seq"]
 
 
-# -- lifecycle events: NEED THE HUB'S EMISSION (realtime/domain/hub.py) -------------------------
+# -- lifecycle events (realtime/domain/lifecycle.py, put on the bus by realtime/adapters/event_bus.py) --
 
 
 class TestLifecycleEvents:
     """The hub puts these on the bus (source LIFECYCLE_SOURCE; detail shapes in
-    realtime/domain/lifecycle.py). They pass once the hub emits them."""
+    realtime/domain/lifecycle.py)."""
 
-    async def test_connecting_and_disconnecting(self, stack: LocalStack) -> None:
+    async def test_connecting_and_disconnecting(self, stack: ObservedDeployment) -> None:
         user = f"user-{uuid.uuid4().hex[:8]}"
         mark = stack.event_count()
         async with Clients(stack) as clients:
@@ -271,7 +271,9 @@ class TestLifecycleEvents:
                 "groups": ["admins"],
             }
 
-    async def test_a_group_is_occupied_by_its_first_member_and_vacated_by_its_last(self, stack: LocalStack) -> None:
+    async def test_a_group_is_occupied_by_its_first_member_and_vacated_by_its_last(
+        self, stack: ObservedDeployment
+    ) -> None:
         group = "user-activity"  # no one joins it on connect; every test leaves it empty
         mark = stack.event_count()
         async with Clients(stack) as clients:
@@ -291,7 +293,7 @@ class TestLifecycleEvents:
                 flips = [e for e in stack.events(detail_type, after=mark) if e["detail"]["group"] == group]
                 assert len(flips) == 1, flips
 
-    async def test_a_connection_found_gone_by_a_delivery_is_closed_as_stale(self, stack: LocalStack) -> None:
+    async def test_a_connection_found_gone_by_a_delivery_is_closed_as_stale(self, stack: ObservedDeployment) -> None:
         mark = stack.event_count()
         async with Clients(stack) as clients, rest(stack) as http:
             stale = await clients.open()
@@ -305,7 +307,7 @@ class TestLifecycleEvents:
             )
             assert closed["detail"]["reason"] == "stale"
 
-    async def test_lifecycle_events_are_not_ingested(self, stack: LocalStack) -> None:
+    async def test_lifecycle_events_are_not_ingested(self, stack: ObservedDeployment) -> None:
         mark = stack.event_count()
         async with Clients(stack) as clients:
             dashboard = await clients.open()

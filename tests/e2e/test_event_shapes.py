@@ -22,10 +22,10 @@ from aws_lambda_powertools.utilities.parser.models import (
 )
 from pydantic import BaseModel
 
-from local import events
-from local.server import LocalStack
-from realtime.entrypoints.events import ConnectEvent
+from local.emulated import gateway_requests as events
+from realtime.entrypoints.gateway_events import ConnectEvent
 from tests.e2e.support import Clients, record_invocations, rest, token
+from tests.local_deployment import ObservedDeployment
 
 pytestmark = pytest.mark.e2e
 
@@ -161,7 +161,7 @@ def test_the_scheduled_event_validates() -> None:
     assert parsed.resources == ["arn:aws:events:us-east-1:123456789012:rule/realtime-local-sweep"]
 
 
-async def test_the_running_stack_sends_valid_events(stack: LocalStack, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_the_running_stack_sends_valid_events(stack: ObservedDeployment, monkeypatch: pytest.MonkeyPatch) -> None:
     recorded = record_invocations(monkeypatch)
     backend = token(f"backend-{uuid.uuid4().hex}")  # a token the authorizer's cache has not seen
     async with Clients(stack) as clients:

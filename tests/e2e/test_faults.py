@@ -11,16 +11,16 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from local.client import RealtimeClient
-from local.faults import Fault, FaultPlan
-from local.server import LocalStack
+from local.emulated.faults import Fault, FaultPlan
+from local.tools.client import RealtimeClient
 from tests.e2e.support import Clients, connection_count, rest, subscribe
+from tests.local_deployment import ObservedDeployment
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture
-def faults(stack: LocalStack) -> Iterator[None]:
+def faults(stack: ObservedDeployment) -> Iterator[None]:
     yield
     stack.inject_faults(None)
 
@@ -43,7 +43,9 @@ def test_a_fault_plan_draws_its_shares() -> None:
     assert not FaultPlan().active
 
 
-async def test_throttling_and_latency_never_duplicate_reorder_or_drop_silently(stack: LocalStack, faults: None) -> None:
+async def test_throttling_and_latency_never_duplicate_reorder_or_drop_silently(
+    stack: ObservedDeployment, faults: None
+) -> None:
     async with Clients(stack) as clients, rest(stack) as http:
         dashboards = await clients.open_many(6)
         base = max([await subscribe(d, "analytics") for d in dashboards])
@@ -67,7 +69,7 @@ async def test_throttling_and_latency_never_duplicate_reorder_or_drop_silently(s
         assert delivered >= 46  # 35 % throttling, 5 attempts: a failure is a ~0.5 % event
 
 
-async def test_gone_connections_are_removed_and_counts_stay_exact(stack: LocalStack, faults: None) -> None:
+async def test_gone_connections_are_removed_and_counts_stay_exact(stack: ObservedDeployment, faults: None) -> None:
     async with Clients(stack) as clients, rest(stack) as http:
         observer = await clients.open()
         dashboards = await clients.open_many(8)
@@ -88,7 +90,7 @@ async def test_gone_connections_are_removed_and_counts_stay_exact(stack: LocalSt
         assert (again["recipients"], again["delivered"], again["gone"]) == (8 - result["gone"], 8 - result["gone"], 0)
 
 
-async def test_dynamodb_throttling_is_absorbed_and_counts_stay_exact(stack: LocalStack, faults: None) -> None:
+async def test_dynamodb_throttling_is_absorbed_and_counts_stay_exact(stack: ObservedDeployment, faults: None) -> None:
     async with Clients(stack) as clients, rest(stack) as http:
         stack.inject_faults(FaultPlan(dynamodb_throttle_rate=0.15, throttle_rate=0.15, seed=5))
         observer = await clients.open()
@@ -108,7 +110,7 @@ async def test_dynamodb_throttling_is_absorbed_and_counts_stay_exact(stack: Loca
             assert [f["seq"] for f in await drain(d)] == [base + i for i in range(1, 6)]
 
 
-def test_injected_dynamodb_throttling_is_what_botocore_retries(stack: LocalStack, faults: None) -> None:
+def test_injected_dynamodb_throttling_is_what_botocore_retries(stack: ObservedDeployment, faults: None) -> None:
     client = boto3.client(
         "dynamodb",
         endpoint_url=stack.dynamodb_endpoint,

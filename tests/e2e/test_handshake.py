@@ -10,9 +10,9 @@ import time
 import pytest
 from websockets.exceptions import InvalidStatus
 
-from local.client import RealtimeClient
-from local.server import LocalStack
+from local.tools.client import RealtimeClient
 from tests.e2e.support import Clients, connection_count, record_invocations, token
+from tests.local_deployment import ObservedDeployment
 
 pytestmark = pytest.mark.e2e
 
@@ -49,7 +49,7 @@ REFUSED = {
 
 
 @pytest.mark.parametrize("case", REFUSED)
-async def test_refused_handshakes_get_the_authorizers_status(stack: LocalStack, case: str) -> None:
+async def test_refused_handshakes_get_the_authorizers_status(stack: ObservedDeployment, case: str) -> None:
     jwt, status = REFUSED[case]
     with pytest.raises(InvalidStatus) as refused:
         await RealtimeClient.open(stack.ws_url, jwt or None)
@@ -59,7 +59,7 @@ async def test_refused_handshakes_get_the_authorizers_status(stack: LocalStack, 
     assert stack.connections() == []
 
 
-async def test_an_admin_connects_and_joins_admins(stack: LocalStack) -> None:
+async def test_an_admin_connects_and_joins_admins(stack: ObservedDeployment) -> None:
     async with Clients(stack) as clients:
         client = await clients.open()
         assert await connection_count(client) == {
@@ -70,7 +70,7 @@ async def test_an_admin_connects_and_joins_admins(stack: LocalStack) -> None:
 
 @pytest.mark.parametrize("url_suffix", ["", "?token=", "?other=x"])
 async def test_without_the_token_parameter_the_authorizer_is_not_even_asked(
-    stack: LocalStack, url_suffix: str, monkeypatch: pytest.MonkeyPatch
+    stack: ObservedDeployment, url_suffix: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # The deployed identity source is route.request.querystring.token: API Gateway answers
     # 401 by itself when it is missing or empty, even with a valid token in a header.
@@ -81,7 +81,7 @@ async def test_without_the_token_parameter_the_authorizer_is_not_even_asked(
     assert invocations == []
 
 
-async def test_connection_ids_look_like_api_gateways_and_are_unique(stack: LocalStack) -> None:
+async def test_connection_ids_look_like_api_gateways_and_are_unique(stack: ObservedDeployment) -> None:
     async with Clients(stack) as clients:
         opened = await clients.open_many(20)
         ids = {clients.connection_id(client) for client in opened}
@@ -90,7 +90,7 @@ async def test_connection_ids_look_like_api_gateways_and_are_unique(stack: Local
             assert len(connection_id) == 16 and connection_id.endswith("=") and connection_id[:-1].isalnum()
 
 
-async def test_many_clients_connect_at_once(stack: LocalStack) -> None:
+async def test_many_clients_connect_at_once(stack: ObservedDeployment) -> None:
     async with Clients(stack) as clients:
         opened = await clients.open_many(25)
         counts = await connection_count(opened[0])

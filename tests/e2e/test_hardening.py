@@ -10,9 +10,9 @@ import time
 import httpx
 import pytest
 
-from local.server import LocalStack
 from realtime.config import MAX_MESSAGE_BYTES
 from tests.e2e.support import TIMEOUT, Clients, bearer, deployed_with, rest, subscribe, token
+from tests.local_deployment import ObservedDeployment
 
 pytestmark = pytest.mark.e2e
 
@@ -38,7 +38,9 @@ def deep(levels: int) -> dict:
     ],
     ids=["200 levels", "300 levels", "5000 digits", "NaN", "overflow"],
 )
-async def test_payloads_a_reader_cannot_read_back_are_refused_on_every_face(stack: LocalStack, body: str) -> None:
+async def test_payloads_a_reader_cannot_read_back_are_refused_on_every_face(
+    stack: ObservedDeployment, body: str
+) -> None:
     async with rest(stack) as http, Clients(stack) as clients:
         response = await http.post("/notify/user-action", content=body, headers={"Content-Type": "application/json"})
         assert response.status_code == 422, response.text
@@ -58,7 +60,7 @@ async def test_payloads_a_reader_cannot_read_back_are_refused_on_every_face(stac
         assert stats["type"] == "PlatformStats"
 
 
-async def test_the_limits_themselves_publish_and_read_back(stack: LocalStack) -> None:
+async def test_the_limits_themselves_publish_and_read_back(stack: ObservedDeployment) -> None:
     data = {"userId": "u", "action": "a", "details": deep(31), "n": 2**53 - 1}  # 32 levels below data
     data.pop("n")
     async with rest(stack) as http, Clients(stack) as clients:
@@ -75,7 +77,7 @@ async def test_the_limits_themselves_publish_and_read_back(stack: LocalStack) ->
 # -- bad input gets a documented answer ---------------------------------------------------
 
 
-async def test_rest_bodies_that_are_not_json_get_the_error_shape(stack: LocalStack) -> None:
+async def test_rest_bodies_that_are_not_json_get_the_error_shape(stack: ObservedDeployment) -> None:
     async with rest(stack) as http:
         response = await http.post(
             "/alert", content=b'{"title":"\xff","message":"m"}', headers={"Content-Type": "application/json"}
@@ -90,7 +92,7 @@ async def test_rest_bodies_that_are_not_json_get_the_error_shape(stack: LocalSta
             assert response.headers["allow"] == "POST"
 
 
-async def test_error_answers_are_bounded_whatever_the_input(stack: LocalStack) -> None:
+async def test_error_answers_are_bounded_whatever_the_input(stack: ObservedDeployment) -> None:
     async with rest(stack) as http, Clients(stack) as clients:
         dashboard = await clients.open()
         await dashboard.send(json.dumps({"action": "é" * 60_000}, ensure_ascii=False))  # 120 KB
@@ -109,7 +111,7 @@ async def test_error_answers_are_bounded_whatever_the_input(stack: LocalStack) -
 # -- identity rules -----------------------------------------------------------------------
 
 
-async def test_an_empty_or_oversized_sub_is_refused_on_both_faces(stack: LocalStack) -> None:
+async def test_an_empty_or_oversized_sub_is_refused_on_both_faces(stack: ObservedDeployment) -> None:
     async with httpx.AsyncClient(base_url=stack.rest_url, timeout=TIMEOUT) as http:
         for sub in ("", "a" * 3000):
             response = await http.get("/platform-snapshot", headers=bearer(token(sub)))
@@ -119,7 +121,7 @@ async def test_an_empty_or_oversized_sub_is_refused_on_both_faces(stack: LocalSt
 # -- expired tokens do not keep a socket ---------------------------------------------------
 
 
-async def test_a_socket_whose_token_expired_is_refused_and_closed(stack: LocalStack) -> None:
+async def test_a_socket_whose_token_expired_is_refused_and_closed(stack: ObservedDeployment) -> None:
     # The handshake admits a token up to its leeway (30 s) past exp; with no grace on the
     # socket, its first action is refused and the socket closed.
     with deployed_with(stack, TOKEN_EXPIRY_GRACE_SECONDS="0"):
@@ -132,7 +134,7 @@ async def test_a_socket_whose_token_expired_is_refused_and_closed(stack: LocalSt
             await asyncio.to_thread(stack.wait_gone, connection_id)
 
 
-async def test_refresh_keeps_a_socket_whose_token_expires(stack: LocalStack) -> None:
+async def test_refresh_keeps_a_socket_whose_token_expires(stack: ObservedDeployment) -> None:
     with deployed_with(stack, TOKEN_EXPIRY_GRACE_SECONDS="0"):
         async with Clients(stack) as clients:
             dashboard = await clients.open(token(ttl_seconds=-5))
@@ -147,7 +149,7 @@ async def test_refresh_keeps_a_socket_whose_token_expires(stack: LocalStack) -> 
             assert (await dashboard.request({"action": "ping"}))["type"] == "Pong"  # still open
 
 
-async def test_an_admin_closes_a_connection_or_every_connection_of_a_user(stack: LocalStack) -> None:
+async def test_an_admin_closes_a_connection_or_every_connection_of_a_user(stack: ObservedDeployment) -> None:
     async with rest(stack) as http, Clients(stack) as clients:
         first, second = await clients.open_many(2, token("target"))
         other = await clients.open(token("bystander"))
@@ -173,7 +175,7 @@ async def test_an_admin_closes_a_connection_or_every_connection_of_a_user(stack:
 # -- rate limits --------------------------------------------------------------------------
 
 
-async def test_a_flooding_connection_is_rate_limited_and_stays_open(stack: LocalStack) -> None:
+async def test_a_flooding_connection_is_rate_limited_and_stays_open(stack: ObservedDeployment) -> None:
     with deployed_with(stack, ACTION_RATE_PER_SECOND="1", ACTION_BURST="5"):
         async with Clients(stack) as clients:
             dashboard = await clients.open()
@@ -185,7 +187,7 @@ async def test_a_flooding_connection_is_rate_limited_and_stays_open(stack: Local
             assert (await dashboard.request({"action": "ping"}))["type"] == "Pong"
 
 
-async def test_resume_amplification_is_bounded_by_the_replay_budget(stack: LocalStack) -> None:
+async def test_resume_amplification_is_bounded_by_the_replay_budget(stack: ObservedDeployment) -> None:
     if time.time() % 60 > 50:  # the budget is per minute: run the cycles within one
         await asyncio.sleep(60 - time.time() % 60 + 0.2)
     with deployed_with(stack, REPLAY_MESSAGES_PER_MINUTE="30"):
@@ -209,7 +211,7 @@ async def test_resume_amplification_is_bounded_by_the_replay_budget(stack: Local
             assert answers[-1]["code"] == "RateLimited" and 0 < answers[-1]["retryAfter"] <= 60
 
 
-async def test_an_oversized_error_never_exceeds_a_websocket_message(stack: LocalStack) -> None:
+async def test_an_oversized_error_never_exceeds_a_websocket_message(stack: ObservedDeployment) -> None:
     async with Clients(stack) as clients:
         dashboard = await clients.open()
         data = {"title": "t", "message": "m", **{f"{'x' * 250}{i}": 1 for i in range(400)}}
@@ -220,8 +222,8 @@ async def test_an_oversized_error_never_exceeds_a_websocket_message(stack: Local
         assert reply["code"] == "ValidationError" and len(json.dumps(reply)) < 20_000
 
 
-async def test_a_503_says_when_to_retry(stack: LocalStack) -> None:
-    from local.faults import FaultPlan
+async def test_a_503_says_when_to_retry(stack: ObservedDeployment) -> None:
+    from local.emulated.faults import FaultPlan
 
     async with rest(stack) as http:
         stack.inject_faults(FaultPlan(dynamodb_throttle_rate=1.0))

@@ -17,10 +17,10 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from websockets.exceptions import InvalidStatus
 
-from local.client import RealtimeClient
-from local.server import LocalStack
-from local.settings import LOCAL_AUDIENCE, LOCAL_DEV_SIGNING_SECRET, LOCAL_ISSUER
+from local.runner.settings import LOCAL_AUDIENCE, LOCAL_DEV_SIGNING_SECRET, LOCAL_ISSUER
+from local.tools.client import RealtimeClient
 from tests.e2e.support import TIMEOUT
+from tests.local_deployment import ObservedDeployment
 
 pytestmark = pytest.mark.e2e
 
@@ -128,7 +128,7 @@ ACCEPTED: dict[str, tuple[str, list[str]]] = {
 
 
 @pytest.mark.parametrize("case", REFUSED)
-async def test_forged_or_invalid_tokens_are_401_on_the_websocket(stack: LocalStack, case: str) -> None:
+async def test_forged_or_invalid_tokens_are_401_on_the_websocket(stack: ObservedDeployment, case: str) -> None:
     with pytest.raises(InvalidStatus) as refused:
         await RealtimeClient.open(stack.ws_url, REFUSED[case], timeout=TIMEOUT)
     # An oversized token makes the URL longer than API Gateway's 8 KB: 414 before any authorizer.
@@ -137,7 +137,7 @@ async def test_forged_or_invalid_tokens_are_401_on_the_websocket(stack: LocalSta
 
 
 @pytest.mark.parametrize("case", REFUSED)
-async def test_forged_or_invalid_tokens_are_401_on_rest(stack: LocalStack, case: str) -> None:
+async def test_forged_or_invalid_tokens_are_401_on_rest(stack: ObservedDeployment, case: str) -> None:
     async with httpx.AsyncClient(base_url=stack.rest_url, timeout=TIMEOUT) as http:
         response = await http.get("/me", headers={"Authorization": f"Bearer {REFUSED[case]}"})
     if case == "oversized":  # headers over API Gateway's 10 KB: refused before any authorizer
@@ -149,7 +149,7 @@ async def test_forged_or_invalid_tokens_are_401_on_rest(stack: LocalStack, case:
 
 
 @pytest.mark.parametrize("case", ACCEPTED)
-async def test_odd_claims_prove_exactly_their_identity(stack: LocalStack, case: str) -> None:
+async def test_odd_claims_prove_exactly_their_identity(stack: ObservedDeployment, case: str) -> None:
     token, roles = ACCEPTED[case]
     async with httpx.AsyncClient(base_url=stack.rest_url, timeout=TIMEOUT) as http:
         response = await http.get("/me", headers={"Authorization": f"Bearer {token}"})
@@ -157,7 +157,7 @@ async def test_odd_claims_prove_exactly_their_identity(stack: LocalStack, case: 
     assert (response.json()["userId"], sorted(response.json()["roles"])) == ("mallory", sorted(roles))
 
 
-async def test_a_token_in_the_wrong_place_is_not_a_token(stack: LocalStack) -> None:
+async def test_a_token_in_the_wrong_place_is_not_a_token(stack: ObservedDeployment) -> None:
     token = signed()
     with pytest.raises(InvalidStatus) as refused:  # the WebSocket reads only ?token=
         await RealtimeClient.open(stack.ws_url, None, headers={"Authorization": f"Bearer {token}"}, timeout=TIMEOUT)

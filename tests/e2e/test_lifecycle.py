@@ -7,13 +7,13 @@ import asyncio
 
 import pytest
 
-from local.server import LocalStack
 from tests.e2e.support import Clients, connection_count, rest, subscribe
+from tests.local_deployment import ObservedDeployment
 
 pytestmark = pytest.mark.e2e
 
 
-async def test_a_socket_dropped_without_goodbye_is_cleaned_up(stack: LocalStack) -> None:
+async def test_a_socket_dropped_without_goodbye_is_cleaned_up(stack: ObservedDeployment) -> None:
     async with Clients(stack) as clients:
         crashed, witness = await clients.open_many(2)
         await subscribe(crashed, "analytics")
@@ -26,7 +26,7 @@ async def test_a_socket_dropped_without_goodbye_is_cleaned_up(stack: LocalStack)
         }
 
 
-async def test_a_closed_client_is_no_longer_counted(stack: LocalStack) -> None:
+async def test_a_closed_client_is_no_longer_counted(stack: ObservedDeployment) -> None:
     async with Clients(stack) as clients:
         leaving, staying = await clients.open_many(2)
         await subscribe(leaving, "alerts")
@@ -37,7 +37,7 @@ async def test_a_closed_client_is_no_longer_counted(stack: LocalStack) -> None:
         }
 
 
-async def test_a_stale_connection_is_found_gone_by_the_next_publish(stack: LocalStack) -> None:
+async def test_a_stale_connection_is_found_gone_by_the_next_publish(stack: ObservedDeployment) -> None:
     async with Clients(stack) as clients, rest(stack) as http:
         stale, live = await clients.open_many(2)
         await subscribe(stale, "analytics")
@@ -59,7 +59,7 @@ async def test_a_stale_connection_is_found_gone_by_the_next_publish(stack: Local
         await live.receive()
 
 
-async def test_a_vanished_socket_is_counted_until_a_send_finds_it_gone(stack: LocalStack) -> None:
+async def test_a_vanished_socket_is_counted_until_a_send_finds_it_gone(stack: ObservedDeployment) -> None:
     async with Clients(stack) as clients, rest(stack) as http:
         client = await clients.open()
         stack.vanish(clients.connection_id(client))

@@ -1,4 +1,4 @@
-"""The local DynamoDB keeps DynamoDB's semantics with local.moto_speedups installed:
+"""The local DynamoDB keeps DynamoDB's semantics with local.emulated.moto_speedups installed:
 transactions are all or nothing (with per-item cancellation reasons, under concurrency),
 and a Query returns its partition only, in sort-key order, page by page."""
 
@@ -12,8 +12,8 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from local import moto_speedups
-from local.server import LocalStack
+from local.emulated import moto_speedups
+from tests.local_deployment import ObservedDeployment
 
 pytestmark = pytest.mark.e2e
 
@@ -21,7 +21,7 @@ TABLE = "rollback-check"
 
 
 @pytest.fixture(scope="module")
-def dynamodb(stack: LocalStack) -> Iterator[Any]:
+def dynamodb(stack: ObservedDeployment) -> Iterator[Any]:
     client = boto3.client(
         "dynamodb",
         endpoint_url=stack.dynamodb_endpoint,

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from local.server import LocalStack
-from local.tokens import mint_token
+from local.tools.tokens import mint_token
 from tests.e2e.support import Clients, token, tooling
+from tests.local_deployment import ObservedDeployment
 
 pytestmark = pytest.mark.e2e
 
@@ -29,7 +29,7 @@ def bad_tokens() -> dict[str, str]:
 
 @pytest.mark.parametrize(("method", "path"), ROUTES)
 @pytest.mark.parametrize("case", list(bad_tokens()))
-async def test_no_valid_token_is_401(stack: LocalStack, method: str, path: str, case: str) -> None:
+async def test_no_valid_token_is_401(stack: ObservedDeployment, method: str, path: str, case: str) -> None:
     async with tooling(stack, bad_tokens()[case]) as http:
         if case == "no token":
             del http.headers["Authorization"]
@@ -42,14 +42,14 @@ async def test_no_valid_token_is_401(stack: LocalStack, method: str, path: str, 
 
 
 @pytest.mark.parametrize(("method", "path"), ROUTES)
-async def test_a_token_without_the_admin_role_is_403(stack: LocalStack, method: str, path: str) -> None:
+async def test_a_token_without_the_admin_role_is_403(stack: ObservedDeployment, method: str, path: str) -> None:
     async with tooling(stack, token("viewer", roles=("viewer",))) as http:
         response = await http.request(method, path, json=EVENT if method == "POST" else None)
     assert response.status_code == 403, response.text
     assert response.json() == {"code": "Forbidden", "message": "the 'admin' role is required"}
 
 
-async def test_refused_calls_reveal_and_change_nothing(stack: LocalStack) -> None:
+async def test_refused_calls_reveal_and_change_nothing(stack: ObservedDeployment) -> None:
     async with Clients(stack) as clients, tooling(stack, token("viewer", roles=("viewer",))) as http:
         client = await clients.open()
         connection_id = clients.connection_id(client)
@@ -61,7 +61,7 @@ async def test_refused_calls_reveal_and_change_nothing(stack: LocalStack) -> Non
         assert stack.event_count() == before  # the refused POST put nothing on the bus
 
 
-async def test_an_admin_lists_the_connections_events_and_puts_events(stack: LocalStack) -> None:
+async def test_an_admin_lists_the_connections_events_and_puts_events(stack: ObservedDeployment) -> None:
     async with Clients(stack) as clients, tooling(stack) as http:
         mark = stack.event_count()
         client = await clients.open()

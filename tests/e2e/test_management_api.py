@@ -12,9 +12,9 @@ import httpx
 import pytest
 from botocore.exceptions import ClientError
 
-from local.server import LocalStack
 from realtime.config import MAX_MESSAGE_BYTES
 from tests.e2e.support import TIMEOUT, Clients, connection_count, management_client, signed_request
+from tests.local_deployment import ObservedDeployment
 
 pytestmark = pytest.mark.e2e
 
@@ -25,7 +25,7 @@ SIGNATURE_MISMATCH = "The request signature we calculated does not match the sig
 
 
 @pytest.fixture(scope="module")
-def management(stack: LocalStack) -> Any:
+def management(stack: ObservedDeployment) -> Any:
     return management_client(stack)
 
 
@@ -49,7 +49,7 @@ def assert_refused(response: httpx.Response, error_type: str, message: str) -> N
     assert response.json()["message"].startswith(message), response.text
 
 
-async def test_post_to_connection_delivers_one_text_frame(stack: LocalStack, management: Any) -> None:
+async def test_post_to_connection_delivers_one_text_frame(stack: ObservedDeployment, management: Any) -> None:
     async with Clients(stack) as clients:
         target, other = await clients.open_many(2)
         payload = {"type": "Direct", "data": {"hello": "world"}}
@@ -64,7 +64,7 @@ async def test_post_to_connection_delivers_one_text_frame(stack: LocalStack, man
         await other.expect_silence(0.1)
 
 
-async def test_get_connection_describes_it(stack: LocalStack, management: Any) -> None:
+async def test_get_connection_describes_it(stack: ObservedDeployment, management: Any) -> None:
     async with Clients(stack) as clients:
         client = await clients.open()
         await client.request({"action": "ping"})
@@ -74,7 +74,9 @@ async def test_get_connection_describes_it(stack: LocalStack, management: Any) -
     assert description["Identity"] == {"SourceIp": "127.0.0.1", "UserAgent": client.user_agent}
 
 
-async def test_delete_connection_closes_the_socket_and_runs_disconnect(stack: LocalStack, management: Any) -> None:
+async def test_delete_connection_closes_the_socket_and_runs_disconnect(
+    stack: ObservedDeployment, management: Any
+) -> None:
     async with Clients(stack) as clients:
         doomed, witness = await clients.open_many(2)
         connection_id = clients.connection_id(doomed)
@@ -97,7 +99,7 @@ def test_an_unknown_connection_is_gone(management: Any, operation: str) -> None:
     assert gone.value.response["ResponseMetadata"]["HTTPStatusCode"] == 410
 
 
-async def test_posting_over_128_kb_is_refused(stack: LocalStack, management: Any) -> None:
+async def test_posting_over_128_kb_is_refused(stack: ObservedDeployment, management: Any) -> None:
     async with Clients(stack) as clients:
         client = await clients.open()
         connection_id = clients.connection_id(client)
@@ -115,7 +117,7 @@ async def test_posting_over_128_kb_is_refused(stack: LocalStack, management: Any
 
 
 @pytest.mark.parametrize("method", ["POST", "GET", "DELETE"])
-async def test_an_unsigned_call_is_refused_403(stack: LocalStack, method: str) -> None:
+async def test_an_unsigned_call_is_refused_403(stack: ObservedDeployment, method: str) -> None:
     async with Clients(stack) as clients:
         client = await clients.open()
         url = f"{stack.base_url}/@connections/{clients.connection_id(client)}"
@@ -126,12 +128,14 @@ async def test_an_unsigned_call_is_refused_403(stack: LocalStack, method: str) -
         assert (await connection_count(client))["connections"] == 1
 
 
-async def test_an_unsigned_call_to_an_unknown_connection_is_refused_before_it_is_found_gone(stack: LocalStack) -> None:
+async def test_an_unsigned_call_to_an_unknown_connection_is_refused_before_it_is_found_gone(
+    stack: ObservedDeployment,
+) -> None:
     response = await send(httpx.Request("GET", f"{stack.base_url}/@connections/{UNKNOWN_ID}"))
     assert_refused(response, "MissingAuthenticationTokenException", "Missing Authentication Token")
 
 
-async def test_a_tampered_signature_or_body_is_refused_403(stack: LocalStack) -> None:
+async def test_a_tampered_signature_or_body_is_refused_403(stack: ObservedDeployment) -> None:
     async with Clients(stack) as clients:
         client = await clients.open()
         connection_id = clients.connection_id(client)
@@ -154,7 +158,7 @@ async def test_a_tampered_signature_or_body_is_refused_403(stack: LocalStack) ->
         await client.expect_silence(0.2)
 
 
-async def test_a_wrong_secret_is_refused_and_botocore_raises_a_client_error(stack: LocalStack) -> None:
+async def test_a_wrong_secret_is_refused_and_botocore_raises_a_client_error(stack: ObservedDeployment) -> None:
     wrong = management_client(stack, secret_key="not-the-local-secret")
     unknown = management_client(stack, access_key="AKIAUNKNOWN")
     async with Clients(stack) as clients:
@@ -180,7 +184,7 @@ async def test_a_wrong_secret_is_refused_and_botocore_raises_a_client_error(stac
     ids=["stale", "future"],
 )
 async def test_a_signature_dated_more_than_15_minutes_off_is_refused(
-    stack: LocalStack, skew: timedelta, message: str
+    stack: ObservedDeployment, skew: timedelta, message: str
 ) -> None:
     async with Clients(stack) as clients:
         client = await clients.open()
@@ -188,7 +192,7 @@ async def test_a_signature_dated_more_than_15_minutes_off_is_refused(
         assert_refused(await send(request), "InvalidSignatureException", message)
 
 
-async def test_correctly_signed_post_get_and_delete_work(stack: LocalStack) -> None:
+async def test_correctly_signed_post_get_and_delete_work(stack: ObservedDeployment) -> None:
     async with Clients(stack) as clients:
         client = await clients.open()
         connection_id = clients.connection_id(client)

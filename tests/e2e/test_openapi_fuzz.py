@@ -19,8 +19,8 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode, checks
 from schemathesis.specs.openapi import checks as openapi_checks
 
-from local.server import LocalStack
 from tests.e2e.support import bearer, token
+from tests.local_deployment import ObservedDeployment
 
 pytestmark = pytest.mark.e2e
 
@@ -68,7 +68,7 @@ def excluded(label: str, *, anonymous: bool) -> list[Any]:
     return []
 
 
-def fuzz(stack: LocalStack, label: str, mode: GenerationMode, headers: dict[str, str]) -> None:
+def fuzz(stack: ObservedDeployment, label: str, mode: GenerationMode, headers: dict[str, str]) -> None:
     @given(case=OPERATIONS[label].as_strategy(generation_mode=mode))
     @settings(
         max_examples=EXAMPLES,
@@ -90,15 +90,15 @@ def fuzz(stack: LocalStack, label: str, mode: GenerationMode, headers: dict[str,
 
 
 @pytest.mark.parametrize("label", OPERATIONS)
-def test_valid_requests_with_an_admin_token_are_accepted_and_documented(stack: LocalStack, label: str) -> None:
+def test_valid_requests_with_an_admin_token_are_accepted_and_documented(stack: ObservedDeployment, label: str) -> None:
     fuzz(stack, label, GenerationMode.POSITIVE, bearer(ADMIN))
 
 
 @pytest.mark.parametrize("label", NEGATIVE)
-def test_invalid_requests_with_an_admin_token_are_refused_as_documented(stack: LocalStack, label: str) -> None:
+def test_invalid_requests_with_an_admin_token_are_refused_as_documented(stack: ObservedDeployment, label: str) -> None:
     fuzz(stack, label, GenerationMode.NEGATIVE, bearer(ADMIN))
 
 
 @pytest.mark.parametrize("label", OPERATIONS)
-def test_without_a_token_every_answer_is_documented(stack: LocalStack, label: str) -> None:
+def test_without_a_token_every_answer_is_documented(stack: ObservedDeployment, label: str) -> None:
     fuzz(stack, label, GenerationMode.POSITIVE, {})

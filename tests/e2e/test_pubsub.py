@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from local.client import RealtimeClient
-from local.server import LocalStack
+from local.tools.client import RealtimeClient
 from tests.e2e.support import Clients, connection_count, includes, rest, subscribe
+from tests.local_deployment import ObservedDeployment
 
 pytestmark = pytest.mark.e2e
 
@@ -21,7 +21,7 @@ async def receive_all(clients: list[RealtimeClient]) -> list[dict[str, Any]]:
     return list(await asyncio.gather(*(client.receive() for client in clients)))
 
 
-async def test_rest_publish_reaches_every_subscriber_and_no_one_else(stack: LocalStack) -> None:
+async def test_rest_publish_reaches_every_subscriber_and_no_one_else(stack: ObservedDeployment) -> None:
     async with Clients(stack) as clients, rest(stack) as http:
         subscribers = await clients.open_many(3)
         bystanders = await clients.open_many(2)
@@ -44,7 +44,7 @@ async def test_rest_publish_reaches_every_subscriber_and_no_one_else(stack: Loca
         await asyncio.gather(*(client.expect_silence() for client in bystanders))
 
 
-async def test_seq_increments_by_one_per_group(stack: LocalStack) -> None:
+async def test_seq_increments_by_one_per_group(stack: ObservedDeployment) -> None:
     async with Clients(stack) as clients, rest(stack) as http:
         dashboard = await clients.open()
         analytics_seq = await subscribe(dashboard, "analytics")
@@ -59,7 +59,7 @@ async def test_seq_increments_by_one_per_group(stack: LocalStack) -> None:
         assert envelope["data"] == {**alert, "severity": "warning"}
 
 
-async def test_socket_publish_replies_published_and_delivers(stack: LocalStack) -> None:
+async def test_socket_publish_replies_published_and_delivers(stack: ObservedDeployment) -> None:
     async with Clients(stack) as clients:
         publisher, subscriber, bystander = await clients.open_many(3)
         last_seq = await subscribe(subscriber, "alerts")
@@ -77,7 +77,7 @@ async def test_socket_publish_replies_published_and_delivers(stack: LocalStack) 
         await publisher.expect_silence(0.1)  # not subscribed to alerts: only its reply
 
 
-async def test_every_admin_gets_admins_broadcasts(stack: LocalStack) -> None:
+async def test_every_admin_gets_admins_broadcasts(stack: ObservedDeployment) -> None:
     async with Clients(stack) as clients, rest(stack) as http:
         dashboards = await clients.open_many(4)
         response = await http.post("/broadcast/platform-update", json={"status": "degraded"})
@@ -86,7 +86,7 @@ async def test_every_admin_gets_admins_broadcasts(stack: LocalStack) -> None:
             assert (envelope["type"], envelope["group"]) == ("PlatformStatus", "admins")
 
 
-async def test_unsubscribe_stops_delivery(stack: LocalStack) -> None:
+async def test_unsubscribe_stops_delivery(stack: ObservedDeployment) -> None:
     async with Clients(stack) as clients, rest(stack) as http:
         leaving, staying = await clients.open_many(2)
         await subscribe(leaving, "analytics")
@@ -101,7 +101,7 @@ async def test_unsubscribe_stops_delivery(stack: LocalStack) -> None:
         await leaving.expect_silence()
 
 
-async def test_subscribing_twice_delivers_once(stack: LocalStack) -> None:
+async def test_subscribing_twice_delivers_once(stack: ObservedDeployment) -> None:
     async with Clients(stack) as clients, rest(stack) as http:
         dashboard = await clients.open()
         await subscribe(dashboard, "analytics")

@@ -12,10 +12,10 @@ import httpx
 import pytest
 from websockets.exceptions import ConnectionClosed
 
-from local.client import RealtimeClient
-from local.faults import FaultPlan
-from local.server import LocalStack
+from local.emulated.faults import FaultPlan
+from local.tools.client import RealtimeClient
 from tests.e2e.support import Clients, connection_count, rest, subscribe
+from tests.local_deployment import ObservedDeployment
 
 pytestmark = pytest.mark.e2e
 
@@ -24,7 +24,7 @@ DEFAULTS = {"FANOUT_QUEUE_THRESHOLD": "500", "MEMBER_SHARD_SIZE": "1000"}
 
 
 @pytest.fixture
-def small_threshold(stack: LocalStack) -> Iterator[None]:
+def small_threshold(stack: ObservedDeployment) -> Iterator[None]:
     stack.redeploy({"FANOUT_QUEUE_THRESHOLD": str(THRESHOLD), "MEMBER_SHARD_SIZE": str(SHARD_SIZE)})
     yield
     stack.inject_faults(None)
@@ -60,7 +60,7 @@ def first_occurrences(seqs: list[int]) -> list[int]:
 
 
 async def test_large_groups_answer_202_and_every_member_gets_each_message_once_in_order(
-    stack: LocalStack, small_threshold: None
+    stack: ObservedDeployment, small_threshold: None
 ) -> None:
     async with Clients(stack) as clients, rest(stack) as http:
         dashboards = await clients.open_many(7)
@@ -85,7 +85,7 @@ async def test_large_groups_answer_202_and_every_member_gets_each_message_once_i
 
 
 async def test_queued_fan_out_under_faults_loses_nothing_and_removes_the_stale(
-    stack: LocalStack, small_threshold: None
+    stack: ObservedDeployment, small_threshold: None
 ) -> None:
     async with Clients(stack) as clients, rest(stack) as http:
         observer = await clients.open()
@@ -122,12 +122,12 @@ async def test_queued_fan_out_under_faults_loses_nothing_and_removes_the_stale(
         assert stack.fanout_queue_depth()["deadLetters"] == 0
 
 
-def test_a_poison_slice_ends_in_the_dead_letter_queue(stack: LocalStack, small_threshold: None) -> None:
+def test_a_poison_slice_ends_in_the_dead_letter_queue(stack: ObservedDeployment, small_threshold: None) -> None:
     """SQS redrive after maxReceiveCount, as deployed: the worker reports the record failed
     each time (partial batch failure), moto moves it to the DLQ on the 6th receive."""
     import boto3
 
-    from local.fanout_queue import DEAD_LETTER_QUEUE_NAME, QUEUE_NAME, queue_url
+    from local.emulated.fanout_queue import DEAD_LETTER_QUEUE_NAME, QUEUE_NAME, queue_url
 
     sqs = boto3.client(
         "sqs",

@@ -1,6 +1,6 @@
 """Requests over API Gateway's size limits get an answer, never silence: a request line
 over 8,192 bytes is answered 414, a request head over 10,240 bytes 431, on the WebSocket
-upgrade as on the REST API (local/protocols.py)."""
+upgrade as on the REST API (local/emulated/protocols.py)."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
-from local.server import LocalStack
-from local.settings import WEBSOCKET_PATH
+from local.runner.settings import WEBSOCKET_PATH
 from tests.e2e.support import TIMEOUT, bearer, token
+from tests.local_deployment import ObservedDeployment
 
 pytestmark = pytest.mark.e2e
 
@@ -24,7 +24,7 @@ UPGRADE_HEADERS = (
 )
 
 
-async def exchange(stack: LocalStack, head: str) -> tuple[int, dict[str, str], bytes]:
+async def exchange(stack: ObservedDeployment, head: str) -> tuple[int, dict[str, str], bytes]:
     """Send a raw request head; return the answer's status, headers and body, once the
     server has closed the connection (within TIMEOUT, or the test fails)."""
     reader, writer = await asyncio.open_connection(stack.host, stack.port)
@@ -45,7 +45,7 @@ def request_head(path: str, extra_headers: str = "", *, upgrade: bool = False) -
 
 
 @pytest.mark.parametrize("upgrade", [True, False], ids=["websocket", "rest"])
-async def test_a_9_kb_query_string_is_answered_414_and_closed(stack: LocalStack, upgrade: bool) -> None:
+async def test_a_9_kb_query_string_is_answered_414_and_closed(stack: ObservedDeployment, upgrade: bool) -> None:
     path = (WEBSOCKET_PATH if upgrade else "/api/admin/realtime/status") + f"?token={token()}&pad={'a' * 9000}"
     status, headers, body = await exchange(stack, request_head(path, upgrade=upgrade))
     assert status == 414
@@ -54,32 +54,32 @@ async def test_a_9_kb_query_string_is_answered_414_and_closed(stack: LocalStack,
 
 
 @pytest.mark.parametrize("upgrade", [True, False], ids=["websocket", "rest"])
-async def test_oversized_headers_are_answered_431(stack: LocalStack, upgrade: bool) -> None:
+async def test_oversized_headers_are_answered_431(stack: ObservedDeployment, upgrade: bool) -> None:
     path = WEBSOCKET_PATH if upgrade else "/api/admin/realtime/status"
     status, _, body = await exchange(stack, request_head(path, f"X-Padding: {'p' * 11_000}\r\n", upgrade=upgrade))
     assert status == 431
     assert json.loads(body) == {"message": "Request Header Fields Too Large"}
 
 
-async def test_a_header_line_the_handshake_parser_refuses_is_answered_431(stack: LocalStack) -> None:
+async def test_a_header_line_the_handshake_parser_refuses_is_answered_431(stack: ObservedDeployment) -> None:
     # Under the head limit, over the 8 KB per line of the WebSocket handshake parser.
     status, _, _ = await exchange(stack, request_head(WEBSOCKET_PATH, f"X-Padding: {'p' * 9000}\r\n", upgrade=True))
     assert status == 431
 
 
-async def test_a_header_that_never_ends_is_answered_431(stack: LocalStack) -> None:
+async def test_a_header_that_never_ends_is_answered_431(stack: ObservedDeployment) -> None:
     status, _, _ = await exchange(stack, f"GET /api/admin/realtime/status HTTP/1.1\r\nX-Endless: {'e' * 20_000}")
     assert status == 431
 
 
-async def test_a_websocket_client_sees_the_status_instead_of_waiting(stack: LocalStack) -> None:
+async def test_a_websocket_client_sees_the_status_instead_of_waiting(stack: ObservedDeployment) -> None:
     url = f"{stack.ws_url}?token={token()}&pad={'a' * 9000}"
     with pytest.raises(InvalidStatus) as refused:
         await connect(url, open_timeout=TIMEOUT)
     assert refused.value.response.status_code == 414
 
 
-async def test_requests_within_the_limits_are_served(stack: LocalStack) -> None:
+async def test_requests_within_the_limits_are_served(stack: ObservedDeployment) -> None:
     async with httpx.AsyncClient(timeout=TIMEOUT) as http:
         response = await http.get(f"{stack.rest_url}/status", params={"pad": "a" * 7000}, headers=bearer(token()))
     assert response.status_code == 200, response.text

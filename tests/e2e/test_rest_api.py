@@ -8,20 +8,20 @@ import logging
 import httpx
 import pytest
 
-from local.client import RealtimeClient
-from local.server import LocalStack
+from local.tools.client import RealtimeClient
 from realtime.config import MAX_MESSAGE_BYTES
 from tests.e2e.support import bearer, rest, token
+from tests.local_deployment import ObservedDeployment
 
 pytestmark = pytest.mark.e2e
 
 
-def anonymous(stack: LocalStack) -> httpx.AsyncClient:
+def anonymous(stack: ObservedDeployment) -> httpx.AsyncClient:
     return httpx.AsyncClient(base_url=stack.rest_url, timeout=5)
 
 
 @pytest.mark.parametrize("path", ["/health", "/status"])
-async def test_health_and_status_need_no_token(stack: LocalStack, path: str) -> None:
+async def test_health_and_status_need_no_token(stack: ObservedDeployment, path: str) -> None:
     async with anonymous(stack) as http:
         response = await http.get(path)
     assert response.status_code == 200
@@ -41,7 +41,9 @@ async def test_health_and_status_need_no_token(stack: LocalStack, path: str) -> 
         bearer(token(secret="another-secret-that-is-long-enough-0123456789")),
     ],
 )
-async def test_the_token_authorizer_answers_before_the_function(stack: LocalStack, headers: dict[str, str]) -> None:
+async def test_the_token_authorizer_answers_before_the_function(
+    stack: ObservedDeployment, headers: dict[str, str]
+) -> None:
     async with anonymous(stack) as http:
         # An invalid body too: the function never sees the request, so it reveals nothing.
         response = await http.post("/broadcast/analytics", json={"metrics": "nope"}, headers=headers)
@@ -50,7 +52,7 @@ async def test_the_token_authorizer_answers_before_the_function(stack: LocalStac
     assert response.headers["x-amzn-errortype"] == "UnauthorizedException"
 
 
-async def test_a_role_is_checked_before_the_body(stack: LocalStack) -> None:
+async def test_a_role_is_checked_before_the_body(stack: ObservedDeployment) -> None:
     async with anonymous(stack) as http:
         response = await http.post(
             "/broadcast/analytics", json={"metrics": "nope"}, headers=bearer(token("bob", ("viewer",)))
@@ -61,7 +63,7 @@ async def test_a_role_is_checked_before_the_body(stack: LocalStack) -> None:
 
 @pytest.mark.parametrize(("method", "path", "allowed"), [("POST", "/health", "GET"), ("DELETE", "/status", "GET")])
 async def test_other_methods_on_a_route_are_405_with_allow(
-    stack: LocalStack, method: str, path: str, allowed: str
+    stack: ObservedDeployment, method: str, path: str, allowed: str
 ) -> None:
     async with rest(stack) as http:
         response = await http.request(method, stack.rest_url + path)
@@ -69,7 +71,7 @@ async def test_other_methods_on_a_route_are_405_with_allow(
     assert response.headers["allow"] == allowed
 
 
-async def test_paths_api_gateway_has_no_resource_for_are_404(stack: LocalStack) -> None:
+async def test_paths_api_gateway_has_no_resource_for_are_404(stack: ObservedDeployment) -> None:
     async with rest(stack) as http:
         response = await http.get(stack.rest_url)
     assert (response.status_code, response.json()) == (
@@ -78,7 +80,7 @@ async def test_paths_api_gateway_has_no_resource_for_are_404(stack: LocalStack) 
     )
 
 
-async def test_an_invalid_body_is_422_naming_the_field(stack: LocalStack) -> None:
+async def test_an_invalid_body_is_422_naming_the_field(stack: ObservedDeployment) -> None:
     async with rest(stack) as http:
         response = await http.post("/broadcast/analytics", json={"metrics": {"cpu": "high"}})
         assert response.status_code == 422
@@ -96,7 +98,7 @@ async def test_an_invalid_body_is_422_naming_the_field(stack: LocalStack) -> Non
         assert response.status_code == 422
 
 
-async def test_a_body_over_128_kb_is_413(stack: LocalStack) -> None:
+async def test_a_body_over_128_kb_is_413(stack: ObservedDeployment) -> None:
     async with rest(stack) as http:
         metrics = {"cpu": 0.5}
         padding = "x" * (MAX_MESSAGE_BYTES + 1)
@@ -105,7 +107,7 @@ async def test_a_body_over_128_kb_is_413(stack: LocalStack) -> None:
     assert response.json()["code"] == "PayloadTooLarge"
 
 
-async def test_publish_to_any_group_and_unknown_ones(stack: LocalStack) -> None:
+async def test_publish_to_any_group_and_unknown_ones(stack: ObservedDeployment) -> None:
     async with rest(stack) as http:
         response = await http.post(
             "/publish",
@@ -119,19 +121,19 @@ async def test_publish_to_any_group_and_unknown_ones(stack: LocalStack) -> None:
         assert (response.status_code, response.json()["code"]) == (404, "UnknownGroup")
 
 
-async def test_unknown_routes_are_404(stack: LocalStack) -> None:
+async def test_unknown_routes_are_404(stack: ObservedDeployment) -> None:
     async with rest(stack) as http:
         response = await http.get("/no/such/route")
     assert (response.status_code, response.json()["code"]) == (404, "NotFound")
 
 
-async def test_the_openapi_document_is_served(stack: LocalStack) -> None:
+async def test_the_openapi_document_is_served(stack: ObservedDeployment) -> None:
     async with anonymous(stack) as http:
         document = (await http.get("/openapi.json")).json()
     assert "/api/admin/realtime/broadcast/analytics" in document["paths"]
 
 
-async def test_tokens_never_reach_the_access_log(stack: LocalStack, caplog: pytest.LogCaptureFixture) -> None:
+async def test_tokens_never_reach_the_access_log(stack: ObservedDeployment, caplog: pytest.LogCaptureFixture) -> None:
     jwt = token("eve")
     caplog.set_level(logging.DEBUG, logger="local.access")
     caplog.set_level(logging.INFO, logger="uvicorn.error")  # its request lines carry the query string

@@ -26,14 +26,14 @@ from pydantic import TypeAdapter
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
-from local.client import socket_url
-from local.server import LocalStack
+from local.tools.client import socket_url
 from realtime import payload
 from realtime.config import DEFAULT_GROUP_ROLES, MAX_MESSAGE_BYTES
-from realtime.domain.events import EVENT_TYPES
+from realtime.domain.event_types import EVENT_TYPES
 from realtime.domain.models import Envelope
 from realtime.protocol import ACTIONS, ErrorCode, ServerReply
 from tests.e2e.support import bearer, deployed_with, token
+from tests.local_deployment import ObservedDeployment
 
 pytestmark = pytest.mark.e2e
 
@@ -95,7 +95,7 @@ frames = st.one_of(
 class Dashboard:
     """One socket, reopened after a documented close."""
 
-    def __init__(self, stack: LocalStack) -> None:
+    def __init__(self, stack: ObservedDeployment) -> None:
         self.stack = stack
         self._sockets = contextlib.ExitStack()  # every socket opened, closed at the end
         self.socket: ClientConnection = self._open()
@@ -138,7 +138,7 @@ def check(frame: dict[str, Any]) -> str | None:
 
 
 @pytest.fixture
-def dashboard(stack: LocalStack) -> Iterator[Dashboard]:
+def dashboard(stack: ObservedDeployment) -> Iterator[Dashboard]:
     with deployed_with(stack, ACTION_RATE_PER_SECOND="10000", ACTION_BURST="10000"):  # fuzz, don't throttle
         opened = Dashboard(stack)
         try:
@@ -159,7 +159,9 @@ def _fuzz(dashboard: Dashboard, frame: str | bytes) -> None:
     dashboard.exchange(frame)
 
 
-def test_every_frame_gets_a_documented_answer_and_the_socket_survives(dashboard: Dashboard, stack: LocalStack) -> None:
+def test_every_frame_gets_a_documented_answer_and_the_socket_survives(
+    dashboard: Dashboard, stack: ObservedDeployment
+) -> None:
     _fuzz(dashboard)  # hypothesis fills `frame`
     admin = bearer(token("checker"))
     assert httpx.get(f"{stack.rest_url}/health", timeout=5).status_code == 200
@@ -168,7 +170,7 @@ def test_every_frame_gets_a_documented_answer_and_the_socket_survives(dashboard:
         assert every_stored_message_reads_back(stack, group, admin)
 
 
-def every_stored_message_reads_back(stack: LocalStack, group: str, headers: dict[str, str]) -> bool:
+def every_stored_message_reads_back(stack: ObservedDeployment, group: str, headers: dict[str, str]) -> bool:
     """The REST history returns as many messages as the table stores for the group: none skipped."""
     table = boto3.client(
         "dynamodb",

@@ -17,6 +17,7 @@ from infra.event_bus import (
     RULE_RETRY_ATTEMPTS,
     created_bus_name,
 )
+from infra.event_patterns import ingest_pattern
 from infra.fanout_queue import BATCH_SIZE, MAX_RECEIVE_COUNT, VISIBILITY_TIMEOUT_FACTOR
 from tests.infra.support import Synthesized, environment, function_logical_id, functions_by_name
 
@@ -148,6 +149,8 @@ def test_the_rule_takes_publish_events_from_anyone_but_the_hub(stack: Synthesize
     }
     assert INGEST_DETAIL_TYPE == "Realtime Publish"
     assert rule["State"] == "ENABLED"
+    # The local bus matches with this very data (moto's pattern engine): no drift.
+    assert rule["EventPattern"] == ingest_pattern(INGEST_DETAIL_TYPE, stack.config.lifecycle_source)
 
 
 def test_the_rule_retries_then_dead_letters_into_the_ingestion_queue(stack: Synthesized) -> None:

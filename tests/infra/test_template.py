@@ -23,18 +23,11 @@ from infra.functions import (
 )
 from infra.log_groups import LOGS_KEY_ACTIONS
 from infra.monitoring import APP_METRICS
-from infra.permissions import (
-    BUS_ACTIONS,
-    DESTINATION_ACTIONS,
-    MANAGEMENT_API_METHODS,
-    QUEUE_ACTIONS,
-    QUEUE_CONSUMER_ACTIONS,
-    TABLE_ACTIONS,
-)
+from infra.permissions import DESTINATION_ACTIONS, GRANTS, QUEUE_CONSUMER_ACTIONS
 from realtime.adapters.dynamodb import PK, SK, TTL_ATTRIBUTE
 from realtime.auth import bearer_token
 from realtime.config import HubSettings
-from realtime.domain.hub import REPLAY_PAGE
+from realtime.domain.subscriptions import REPLAY_PAGE
 from realtime.protocol import ACTIONS, ClientAction
 from tests.infra.support import (
     Synthesized,
@@ -586,9 +579,9 @@ def _expected_grants(stack: Synthesized, name: FunctionName, function: dict[str,
         {"Effect": "Allow", "Action": _LOGS, "Resource": _arn(log_group_id)},
         {"Effect": "Allow", "Action": _XRAY, "Resource": "*"},
     ]
-    if TABLE_ACTIONS[name]:
-        statements.append({"Effect": "Allow", "Action": list(TABLE_ACTIONS[name]), "Resource": _arn(table_id)})
-    for method in MANAGEMENT_API_METHODS[name]:
+    if GRANTS[name].table:
+        statements.append({"Effect": "Allow", "Action": list(GRANTS[name].table), "Resource": _arn(table_id)})
+    for method in GRANTS[name].connections:
         arn_parts = ["arn:", {"Ref": "AWS::Partition"}, ":execute-api:", {"Ref": "AWS::Region"}, ":"]
         arn_parts += [
             {"Ref": "AWS::AccountId"},
@@ -598,15 +591,15 @@ def _expected_grants(stack: Synthesized, name: FunctionName, function: dict[str,
         ]
         connections = {"Fn::Join": ["", arn_parts]}
         statements.append({"Effect": "Allow", "Action": "execute-api:ManageConnections", "Resource": connections})
-    if QUEUE_ACTIONS[name]:
+    if GRANTS[name].queues:
         # Every queue its settings name (their URLs are the queues' Refs), and no other.
         named = [_arn(env[variable]["Ref"]) for variable in QUEUE_URL_VARIABLES if variable in env]
-        statements.append({"Effect": "Allow", "Action": list(QUEUE_ACTIONS[name]), "Resource": named})
-    if BUS_ACTIONS[name]:
+        statements.append({"Effect": "Allow", "Action": list(GRANTS[name].queues), "Resource": named})
+    if GRANTS[name].bus:
         condition = {"StringEquals": {"events:source": stack.config.lifecycle_source}}
         bus = _bus_arn(stack)
         statements.append(
-            {"Effect": "Allow", "Action": list(BUS_ACTIONS[name]), "Resource": bus, "Condition": condition}
+            {"Effect": "Allow", "Action": list(GRANTS[name].bus), "Resource": bus, "Condition": condition}
         )
     # What Lambda itself needs: the workers' event source mapping, the ingestion's destination.
     if name == "fanout_worker":

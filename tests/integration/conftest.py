@@ -13,7 +13,8 @@ from typing import Any
 
 import pytest
 
-from local.settings import LOCAL_AUDIENCE, LOCAL_DEV_SIGNING_SECRET, LOCAL_ISSUER
+from local.runner.settings import LOCAL_AUDIENCE, LOCAL_DEV_SIGNING_SECRET, LOCAL_ISSUER
+from tests.aws_calls import RECORDER
 from tests.conftest import TABLE
 from tests.fakes import FakeSender
 
@@ -60,28 +61,30 @@ def replies() -> FakeSender:
     return FakeSender()
 
 
-@pytest.fixture
-def invoke(function_env: None, replies: FakeSender) -> Iterator[Invoke]:
-    """invoke(name, event) runs functions/<name>/handler.py as Lambda would."""
+def forget_cold_start() -> None:
+    """Every cached setting and adapter, as a new execution environment would start."""
+    from realtime import bootstrap
     from realtime.config import auth_settings, hub_settings
 
-    hub_settings.cache_clear()
-    auth_settings.cache_clear()
-    modules: dict[str, ModuleType] = {}
+    for cached in (hub_settings, auth_settings, bootstrap.hub, bootstrap.verifier, bootstrap.ingest_settings):
+        cached.cache_clear()
+    bootstrap.dead_letters.cache_clear()
 
-    from realtime.domain.hub import RealtimeHub
-    from realtime.entrypoints import rest
+
+@pytest.fixture
+def invoke(function_env: None, replies: FakeSender, monkeypatch: pytest.MonkeyPatch) -> Iterator[Invoke]:
+    """invoke(name, event) runs functions/<name>/handler.py as Lambda would, every adapter
+    real (inside moto) but the @connections sender, which records what it is asked."""
+    from realtime import bootstrap
+
+    forget_cold_start()
+    monkeypatch.setattr(bootstrap, "management_api_sender", lambda _settings: replies)
+    modules: dict[str, ModuleType] = {}
 
     def run(name: str, event: dict[str, Any]) -> Any:
         if name not in modules:
             modules[name] = load(name)
-            if hasattr(modules[name], "hub"):
-                modules[name].hub.sender = replies
-            if name == "rest_api":  # the REST app keeps its hub in realtime.entrypoints.rest
-                rest.use_ports(hub=RealtimeHub(sender=replies))
-        return modules[name].handler(event, LambdaContext())
+        return RECORDER.wrap(name, modules[name].handler)(event, LambdaContext())
 
     yield run
-    rest.use_ports()
-    hub_settings.cache_clear()
-    auth_settings.cache_clear()
+    forget_cold_start()

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from local.tokens import mint_token
+from local.tools.tokens import mint_token
 from tests.fakes import FakeSender
 from tests.integration.conftest import Invoke
 from tests.integration.events import action_event, authorizer_event, connect_event, rest_event

@@ -11,8 +11,8 @@ from typing import Any
 import boto3
 import pytest
 
-from local.fanout_queue import sqs_event
-from local.tokens import mint_token
+from local.emulated.fanout_queue import sqs_event
+from local.tools.tokens import mint_token
 from tests.fakes import FakeSender
 from tests.integration.conftest import Invoke
 from tests.integration.events import authorizer_event, connect_event, rest_event

@@ -11,8 +11,8 @@ from typing import Any
 import boto3
 import pytest
 
-from local.tokens import mint_token
-from realtime.domain.hub import RealtimeHub
+from local.tools.tokens import mint_token
+from realtime.domain.publishing import Publishing
 from realtime.errors import ServiceUnavailable
 from tests.fakes import FakeSender
 from tests.integration.conftest import Invoke
@@ -285,7 +285,7 @@ def test_a_transient_publish_failure_fails_the_invocation(
     def unavailable(*_args: object, **_kwargs: object) -> dict[str, Any]:
         raise ServiceUnavailable("DynamoDB kept throttling")
 
-    monkeypatch.setattr(RealtimeHub, "publish_request", unavailable)
+    monkeypatch.setattr(Publishing, "publish_once", unavailable)
     with pytest.raises(ServiceUnavailable):
         ingest("ingest", bridge_event(alert()))
     assert dead_letters(dead_letter_queue) == []

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from local.tokens import mint_token
+from local.tools.tokens import mint_token
 from realtime.observability import logger
 from tests.integration.conftest import Invoke
 from tests.integration.events import action_event, authorizer_event, connect_event, rest_event

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from local.tokens import mint_token
+from local.tools.tokens import mint_token
 from realtime.entrypoints.rest import openapi_document
 from tests.fakes import FakeSender
 from tests.integration.conftest import Invoke

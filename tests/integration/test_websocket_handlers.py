@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from local.tokens import mint_token
+from local.tools.tokens import mint_token
 from tests.fakes import FakeSender
 from tests.integration.conftest import Invoke
 from tests.integration.events import (

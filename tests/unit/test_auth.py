@@ -14,8 +14,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from local.settings import LOCAL_AUDIENCE, LOCAL_DEV_SIGNING_SECRET, LOCAL_ISSUER
-from local.tokens import mint_token
+from local.runner.settings import LOCAL_AUDIENCE, LOCAL_DEV_SIGNING_SECRET, LOCAL_ISSUER
+from local.tools.tokens import mint_token
 from realtime.auth import TokenVerifier, bearer_token
 from realtime.config import AuthSettings
 from realtime.errors import Forbidden, Unauthorized

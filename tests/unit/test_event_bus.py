@@ -1,4 +1,4 @@
-"""The EventBridge publisher against a fake client: chunking, the entries it builds, and
+"""The EventBridge notifier against a fake client: chunking, the entries it builds, and
 what it does when the bus fails (retry what can succeed, count the rest, never raise)."""
 
 from __future__ import annotations
@@ -13,11 +13,10 @@ from botocore.exceptions import ClientError, EndpointConnectionError
 
 from realtime.adapters.event_bus import (
     MAX_REQUEST_BYTES,
-    EventBridgePublisher,
-    NullEventPublisher,
+    EventBridgeNotifier,
     chunks,
     entry_size,
-    event_publisher,
+    lifecycle_notifier,
 )
 from realtime.config import HubSettings
 from realtime.domain.lifecycle import ConnectionClosed, ConnectionOpened, GroupOccupied, GroupVacated, LifecycleEvent
@@ -92,8 +91,8 @@ def failed_count(recorded: dict[str, Any]) -> float:
     return sum(metric["Value"]) if metric else 0
 
 
-def publisher(client: FakeEventsClient, clock: FakeClock | None = None, max_attempts: int = 3) -> EventBridgePublisher:
-    return EventBridgePublisher(client, BUS, SOURCE, clock=clock or FakeClock(), max_attempts=max_attempts)
+def notifier(client: FakeEventsClient, clock: FakeClock | None = None, max_attempts: int = 3) -> EventBridgeNotifier:
+    return EventBridgeNotifier(client, BUS, SOURCE, clock=clock or FakeClock(), max_attempts=max_attempts)
 
 
 # -- the entries --------------------------------------------------------------------------------
@@ -119,7 +118,7 @@ def publisher(client: FakeEventsClient, clock: FakeClock | None = None, max_atte
 )
 def test_each_event_is_one_entry_on_the_bus(event: LifecycleEvent, detail: dict[str, Any]) -> None:
     client = FakeEventsClient()
-    publisher(client).publish([event])
+    notifier(client).notify([event])
     [[entry]] = client.calls
     assert entry["Source"] == SOURCE
     assert entry["EventBusName"] == BUS
@@ -130,14 +129,14 @@ def test_each_event_is_one_entry_on_the_bus(event: LifecycleEvent, detail: dict[
 
 def test_nothing_to_publish_makes_no_call() -> None:
     client = FakeEventsClient()
-    publisher(client).publish([])
+    notifier(client).notify([])
     assert client.calls == []
 
 
 def test_entries_go_ten_per_request_in_order() -> None:
     client = FakeEventsClient()
     events = [opened(n) for n in range(25)]
-    publisher(client).publish(events)
+    notifier(client).notify(events)
     assert [len(call) for call in client.calls] == [10, 10, 5]
     assert [json.loads(entry["Detail"])["connectionId"] for entry in client.put] == [f"c{n}" for n in range(25)]
 
@@ -146,7 +145,7 @@ def test_a_request_never_exceeds_256_kb() -> None:
     client = FakeEventsClient()
     # 100 KB of group names each: two fit in one request, a third does not.
     big = [ConnectionOpened(connection_id=f"c{n}", user_id="u", groups=["g" * 100_000], at=AT) for n in range(5)]
-    publisher(client).publish(big)
+    notifier(client).notify(big)
     assert [len(call) for call in client.calls] == [2, 2, 1]
     for call in client.calls:
         assert sum(entry_size(entry) for entry in call) <= MAX_REQUEST_BYTES
@@ -162,13 +161,13 @@ def test_entry_size_counts_what_aws_counts() -> None:
 def test_an_entry_too_large_for_any_request_is_counted_not_sent() -> None:
     client = FakeEventsClient()
     huge = ConnectionOpened(connection_id="c", user_id="u", groups=["g" * MAX_REQUEST_BYTES], at=AT)
-    publisher(client).publish([huge, opened(1)])
+    notifier(client).notify([huge, opened(1)])
     assert [json.loads(entry["Detail"])["connectionId"] for entry in client.put] == ["c1"]
 
 
 def test_the_failure_of_an_oversized_entry_is_counted(recorded_metrics: dict[str, Any]) -> None:
     huge = ConnectionOpened(connection_id="c", user_id="u", groups=["g" * MAX_REQUEST_BYTES], at=AT)
-    publisher(FakeEventsClient()).publish([huge])
+    notifier(FakeEventsClient()).notify([huge])
     assert failed_count(recorded_metrics) == 1
 
 
@@ -178,7 +177,7 @@ def test_the_failure_of_an_oversized_entry_is_counted(recorded_metrics: dict[str
 def test_throttled_entries_alone_are_retried_after_a_jittered_backoff(recorded_metrics: dict[str, Any]) -> None:
     clock = FakeClock()
     client = FakeEventsClient(fail_entries({1, 3}))
-    publisher(client, clock).publish([opened(n) for n in range(4)])
+    notifier(client, clock).notify([opened(n) for n in range(4)])
     assert [len(call) for call in client.calls] == [4, 2]
     assert [json.loads(entry["Detail"])["connectionId"] for entry in client.calls[1]] == ["c1", "c3"]
     assert len(clock.sleeps) == 1 and 0.025 <= clock.sleeps[0] <= 0.05
@@ -190,7 +189,7 @@ def test_entries_still_failing_after_every_attempt_are_counted_and_logged(
 ) -> None:
     clock = FakeClock()
     client = FakeEventsClient(fail_entries({0}), fail_entries({0}), fail_entries({0}))
-    publisher(client, clock, max_attempts=3).publish([opened(0), opened(1)])  # never raises
+    notifier(client, clock, max_attempts=3).notify([opened(0), opened(1)])  # never raises
     assert [len(call) for call in client.calls] == [2, 1, 1]
     assert len(clock.sleeps) == 2
     assert clock.sleeps[1] >= clock.sleeps[0] / 2  # the ceiling doubles
@@ -201,7 +200,7 @@ def test_entries_still_failing_after_every_attempt_are_counted_and_logged(
 def test_a_permanent_entry_error_is_not_retried(recorded_metrics: dict[str, Any]) -> None:
     clock = FakeClock()
     client = FakeEventsClient(fail_entries({0}, code="AccessDeniedException"))
-    publisher(client, clock).publish([opened(0), opened(1)])
+    notifier(client, clock).notify([opened(0), opened(1)])
     assert len(client.calls) == 1
     assert clock.sleeps == []
     assert failed_count(recorded_metrics) == 1
@@ -218,7 +217,7 @@ def test_permanent_and_throttled_failures_in_one_response() -> None:
             ],
         }
     )
-    publisher(client).publish([opened(0), opened(1), opened(2)])
+    notifier(client).notify([opened(0), opened(1), opened(2)])
     assert [json.loads(entry["Detail"])["connectionId"] for entry in client.calls[1]] == ["c1"]
 
 
@@ -228,14 +227,14 @@ def test_permanent_and_throttled_failures_in_one_response() -> None:
 )
 def test_a_failed_call_that_may_succeed_is_retried(failure: Any, recorded_metrics: dict[str, Any]) -> None:
     client = FakeEventsClient(failure)
-    publisher(client).publish([opened(0), opened(1)])
+    notifier(client).notify([opened(0), opened(1)])
     assert [len(call) for call in client.calls] == [2, 2]
     assert failed_count(recorded_metrics) == 0
 
 
 def test_a_call_that_keeps_failing_is_counted_never_raised(recorded_metrics: dict[str, Any]) -> None:
     client = FakeEventsClient(*[raise_network_error] * 3)
-    publisher(client, max_attempts=3).publish([opened(0), opened(1)])
+    notifier(client, max_attempts=3).notify([opened(0), opened(1)])
     assert len(client.calls) == 3
     assert failed_count(recorded_metrics) == 2
 
@@ -243,14 +242,14 @@ def test_a_call_that_keeps_failing_is_counted_never_raised(recorded_metrics: dic
 @pytest.mark.parametrize(("code", "status"), [("AccessDeniedException", 400), ("ResourceNotFoundException", 400)])
 def test_a_call_refused_for_good_is_not_retried(code: str, status: int, recorded_metrics: dict[str, Any]) -> None:
     client = FakeEventsClient(raise_client_error(code, status))
-    publisher(client).publish([opened(0)])
+    notifier(client).notify([opened(0)])
     assert len(client.calls) == 1
     assert failed_count(recorded_metrics) == 1
 
 
 def test_one_failed_chunk_does_not_stop_the_next() -> None:
     client = FakeEventsClient(raise_client_error("AccessDeniedException", 400))
-    publisher(client).publish([opened(n) for n in range(12)])
+    notifier(client).notify([opened(n) for n in range(12)])
     assert [len(call) for call in client.calls] == [10, 2]
 
 
@@ -264,28 +263,26 @@ def settings(**environment: str) -> HubSettings:
 
 
 def test_no_bus_configured_means_no_events() -> None:
-    null = event_publisher(settings())
-    assert isinstance(null, NullEventPublisher)
-    null.publish([opened()])  # does nothing, raises nothing
+    assert lifecycle_notifier(settings()) is None
 
 
 def test_a_configured_bus_gets_the_configured_source() -> None:
     client = FakeEventsClient()
-    configured = event_publisher(settings(EVENT_BUS_NAME="ops-bus", LIFECYCLE_SOURCE="acme.realtime"), client)
-    assert isinstance(configured, EventBridgePublisher)
-    configured.publish([opened()])
+    configured = lifecycle_notifier(settings(EVENT_BUS_NAME="ops-bus", LIFECYCLE_SOURCE="acme.realtime"), client)
+    assert isinstance(configured, EventBridgeNotifier)
+    configured.notify([opened()])
     [[entry]] = client.calls
     assert (entry["EventBusName"], entry["Source"]) == ("ops-bus", "acme.realtime")
 
 
 def test_the_real_client_is_built_for_the_region_from_the_environment() -> None:
-    configured = event_publisher(settings(EVENT_BUS_NAME="ops-bus"))
-    assert isinstance(configured, EventBridgePublisher)
+    configured = lifecycle_notifier(settings(EVENT_BUS_NAME="ops-bus"))
+    assert isinstance(configured, EventBridgeNotifier)
 
 
 def test_even_an_unexpected_error_is_counted_not_raised(recorded_metrics: dict[str, Any]) -> None:
     def broken(_entries: list[dict[str, Any]]) -> dict[str, Any]:
         raise RuntimeError("a bug in a library")
 
-    publisher(FakeEventsClient(broken)).publish([opened(0), opened(1)])
+    notifier(FakeEventsClient(broken)).notify([opened(0), opened(1)])
     assert failed_count(recorded_metrics) == 2

@@ -2,7 +2,7 @@ import math
 
 import pytest
 
-from realtime.domain.events import EVENT_TYPES, validate_event_data
+from realtime.domain.event_types import EVENT_TYPES, validate_event_data
 from realtime.errors import ValidationFailed
 
 VALID = {
@@ -68,3 +68,25 @@ def test_validation_errors_never_echo_the_input() -> None:
     with pytest.raises(ValidationFailed) as caught:
         validate_event_data("TestMessage", {"message": "", "secret": "hunter2"})
     assert "hunter2" not in repr(caught.value.details)
+
+
+@pytest.mark.parametrize(
+    ("event_type", "data", "field"),
+    [
+        (
+            "UserAction",
+            {"userId": "u", "action": "a", "details": {"k": 1, " k": 2, "": 3, "n": {" x ": " y "}}},
+            "details",
+        ),
+        ("AnalyticsUpdate", {"metrics": {"cpu": 1, "cpu ": 2}}, "metrics"),
+        ("PlatformStatus", {"status": "healthy", "services": {"db": "down", " db": "healthy"}}, "services"),
+    ],
+)
+def test_keys_and_free_form_text_are_kept_exactly_as_sent(event_type: str, data: dict, field: str) -> None:
+    """Trimming would merge keys that differ only by spaces, and lose a value it accepted."""
+    assert validate_event_data(event_type, data)[field] == data[field]
+
+
+def test_a_blank_key_is_refused_not_trimmed() -> None:
+    with pytest.raises(ValidationFailed):
+        validate_event_data("AnalyticsUpdate", {"metrics": {" ": 1}})

@@ -1,6 +1,6 @@
 from concurrent.futures import ThreadPoolExecutor
 
-from realtime.domain.fanout import BACKOFF_CAP_SECONDS, fan_out
+from realtime.domain.delivery import BACKOFF_CAP_SECONDS, fan_out
 from tests.fakes import FakeClock, FakeSender
 
 

@@ -4,21 +4,22 @@ expiry on open sockets, refresh, revocation, replay budgets and idempotency scop
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
 
 import pytest
 
-from realtime.adapters.dynamodb import DynamoRepository
-from realtime.adapters.dynamodb.table import history_pk, seq_sk, to_attributes
+from realtime.bootstrap import Hub, wire
 from realtime.config import HubSettings
-from realtime.domain.hub import RealtimeHub
 from realtime.domain.lifecycle import ConnectionClosed
-from realtime.domain.models import Identity
+from realtime.domain.models import Identity, PublishRequest
 from realtime.domain.rate_limits import ActionLimiter
 from realtime.errors import Forbidden, RateLimited, UnknownConnection
-from tests.conftest import TABLE
-from tests.fakes import FakeClock, FakeEventPublisher, FakeIdempotency, FakeSender
+from tests.conftest import ports_of
+from tests.fakes import FakeClock, FakeNotifier, FakeSender
+from tests.memory import MemoryStores
+from tests.support import publish, snapshot
 
 ALERT = {"title": "t", "message": "m"}
 
@@ -32,11 +33,12 @@ def frames(sender: FakeSender, connection_id: str) -> list[dict[str, Any]]:
     return [json.loads(frame) for frame in sender.sent[connection_id]]
 
 
-def corrupt(repository: DynamoRepository, group: str, seq: int, envelope: str) -> None:
-    """Overwrite a stored message with something no reader can parse (as an older writer could)."""
-    repository._client.put_item(
-        TableName=TABLE,
-        Item=to_attributes({"pk": history_pk(group), "sk": seq_sk(seq), "envelope": envelope, "ttl": 2**40}),
+def rewired(
+    hub_settings: HubSettings, stores: MemoryStores, sender: FakeSender, clock: FakeClock, **settings: Any
+) -> Hub:
+    executor = ThreadPoolExecutor(max_workers=4)
+    return wire(
+        hub_settings.model_copy(update=settings), ports_of(stores, sender=sender, clock=clock, executor=executor)
     )
 
 
@@ -47,120 +49,117 @@ UNREADABLE = ['{"a":' * 300 + "1" + "}" * 300, "not json", '{"type":"Alert"}', "
 
 @pytest.mark.parametrize("bad", UNREADABLE)
 def test_history_snapshot_and_resume_skip_an_unreadable_item(
-    hub: RealtimeHub, sender: FakeSender, repository: DynamoRepository, bad: str
+    hub: Hub, sender: FakeSender, stores: MemoryStores, clock: FakeClock, bad: str
 ) -> None:
-    clock = hub.clock
-    admin = identity(clock=clock)  # type: ignore[arg-type]
+    admin = identity(clock=clock)
     for _ in range(3):
-        hub.publish(admin, "Alert", ALERT, group="alerts")
-    corrupt(repository, "alerts", 2, bad)
-    items, _ = hub.history(admin, "alerts", 0, 10)
+        publish(hub, admin, "Alert", ALERT, group="alerts")
+    stores.corrupt("alerts", 2, bad)  # as an older writer could have (tests/contract: the same on DynamoDB)
+    items, _ = hub.queries.history(admin, "alerts", 0, 10)
     assert [e.seq for e in items] == [1, 3]
-    assert "Alert" in hub.platform_snapshot(admin)["latest"]
+    assert "Alert" in snapshot(hub, admin)["latest"]
 
-    connection = hub.connect("c1", admin)
-    epoch = hub.subscribe(connection, "alerts").epoch
-    hub.unsubscribe(connection, "alerts")
-    resumed = hub.subscribe(connection, "alerts", since=0, epoch=epoch)
+    connection = hub.connections.connect("c1", admin)
+    epoch = hub.subscriptions.subscribe(connection, "alerts").epoch
+    hub.subscriptions.unsubscribe(connection, "alerts")
+    resumed = hub.subscriptions.subscribe(connection, "alerts", since=0, epoch=epoch)
     assert resumed.recovered
-    hub.replay(connection, "alerts", 0, resumed.replay_bytes)
+    hub.subscriptions.replay(connection, "alerts", 0, resumed.replay_bytes)
     assert [f["seq"] for f in frames(sender, "c1") if f.get("type") == "Alert"] == [1, 3]
-    hub.publish(admin, "Alert", ALERT, group="alerts")  # live again: not stuck replaying
+    publish(hub, admin, "Alert", ALERT, group="alerts")  # live again: not stuck replaying
     assert frames(sender, "c1")[-1]["seq"] == 4
 
 
 def test_a_replay_that_fails_never_leaves_the_membership_replaying(
-    hub: RealtimeHub, sender: FakeSender, monkeypatch: pytest.MonkeyPatch
+    hub: Hub,
+    sender: FakeSender,
+    monkeypatch: pytest.MonkeyPatch,
+    stores: MemoryStores,
+    clock: FakeClock,
 ) -> None:
-    admin = identity(clock=hub.clock)  # type: ignore[arg-type]
-    hub.publish(admin, "Alert", ALERT, group="alerts")
-    connection = hub.connect("c1", admin)
-    epoch = hub.subscribe(connection, "alerts").epoch
-    hub.unsubscribe(connection, "alerts")
-    resumed = hub.subscribe(connection, "alerts", since=0, epoch=epoch)
+    admin = identity(clock=clock)
+    publish(hub, admin, "Alert", ALERT, group="alerts")
+    connection = hub.connections.connect("c1", admin)
+    epoch = hub.subscriptions.subscribe(connection, "alerts").epoch
+    hub.subscriptions.unsubscribe(connection, "alerts")
+    resumed = hub.subscriptions.subscribe(connection, "alerts", since=0, epoch=epoch)
 
     def broken(*_args: object, **_kwargs: object) -> object:
         raise RuntimeError("a reader bug")
 
-    monkeypatch.setattr(hub.repository, "history", broken)
-    hub.replay(connection, "alerts", 0, resumed.replay_bytes)
+    monkeypatch.setattr(stores, "history", broken)
+    hub.subscriptions.replay(connection, "alerts", 0, resumed.replay_bytes)
     error = frames(sender, "c1")[-1]
     assert (error["type"], error["code"], error["group"]) == ("Error", "RecoveryFailed", "alerts")
-    assert hub.repository.connection_groups("c1") == ["admins"]  # unsubscribed, not stuck
+    assert stores.groups_of("c1") == ["admins"]  # unsubscribed, not stuck
 
 
 # -- token expiry, refresh, revocation ----------------------------------------------------
 
 
-def test_an_expired_token_is_noticed_closed_and_swept(hub: RealtimeHub, sender: FakeSender) -> None:
-    clock: FakeClock = hub.clock  # type: ignore[assignment]
-    short = hub.connect("short", identity("alice", expires_in=3, clock=clock))
-    long = hub.connect("long", identity("bob", expires_in=3600, clock=clock))
-    assert not hub.token_expired(short)
+def test_an_expired_token_is_noticed_closed_and_swept(hub: Hub, sender: FakeSender, clock: FakeClock) -> None:
+    short = hub.connections.connect("short", identity("alice", expires_in=3, clock=clock))
+    long = hub.connections.connect("long", identity("bob", expires_in=3600, clock=clock))
+    assert not hub.connections.token_expired(short)
     clock.sleep(3 + hub.settings.token_expiry_grace_seconds + 1)
-    assert hub.token_expired(short) and not hub.token_expired(long)
+    assert hub.connections.token_expired(short) and not hub.connections.token_expired(long)
     clock.sleep(60)  # the sweeper reads whole minutes before now
-    assert hub.sweep_expired() == 1
+    assert hub.connections.sweep() == 1
     assert sender.closed == ["short"]
-    assert hub.connection("short") is None and hub.connection("long") is not None
+    assert hub.connections.get("short") is None and hub.connections.get("long") is not None
 
 
-def test_refresh_moves_the_expiry_and_the_sweeper_leaves_it_alone(hub: RealtimeHub, sender: FakeSender) -> None:
-    clock: FakeClock = hub.clock  # type: ignore[assignment]
-    connection = hub.connect("c1", identity(expires_in=10, clock=clock))
-    updated, left = hub.refresh(connection, identity(expires_in=3600, clock=clock))
+def test_refresh_moves_the_expiry_and_the_sweeper_leaves_it_alone(
+    hub: Hub, sender: FakeSender, clock: FakeClock
+) -> None:
+    connection = hub.connections.connect("c1", identity(expires_in=10, clock=clock))
+    updated, left = hub.connections.refresh(connection, identity(expires_in=3600, clock=clock))
     assert left == [] and updated.token_expires_at == clock.now() + timedelta(seconds=3600)
-    assert hub.connection("c1") == updated
+    assert hub.connections.get("c1") == updated
     clock.sleep(300)
-    assert not hub.token_expired(updated)
-    assert hub.sweep_expired() == 0 and sender.closed == []
+    assert not hub.connections.token_expired(updated)
+    assert hub.connections.sweep() == 0 and sender.closed == []
 
 
-def test_refresh_is_for_the_same_user_with_the_connect_role(hub: RealtimeHub) -> None:
-    clock: FakeClock = hub.clock  # type: ignore[assignment]
-    connection = hub.connect("c1", identity(clock=clock))
+def test_refresh_is_for_the_same_user_with_the_connect_role(hub: Hub, clock: FakeClock) -> None:
+    connection = hub.connections.connect("c1", identity(clock=clock))
     with pytest.raises(Forbidden):
-        hub.refresh(connection, identity("mallory", clock=clock))
+        hub.connections.refresh(connection, identity("mallory", clock=clock))
     with pytest.raises(Forbidden):
-        hub.refresh(connection, identity("alice", "viewer", clock=clock))
+        hub.connections.refresh(connection, identity("alice", "viewer", clock=clock))
 
 
 def test_refresh_with_fewer_roles_leaves_the_groups_it_may_no_longer_read(
-    hub_settings: HubSettings, repository: DynamoRepository, sender: FakeSender, clock: FakeClock
+    hub_settings: HubSettings, stores: MemoryStores, sender: FakeSender, clock: FakeClock
 ) -> None:
     roles = {"admins": "admin", "user-activity": "admin", "analytics": "viewer", "alerts": "ops"}
-    hub = RealtimeHub(
-        hub_settings.model_copy(update={"group_roles": roles, "connect_role": "viewer"}),
-        repository=repository,
-        sender=sender,
-        clock=clock,
-        idempotency=FakeIdempotency(),
-    )
-    connection = hub.connect("c1", identity("alice", "viewer", "ops", clock=clock))
-    hub.subscribe(connection, "alerts")
-    hub.subscribe(connection, "analytics")
-    updated, left = hub.refresh(connection, identity("alice", "viewer", clock=clock))
+    hub = rewired(hub_settings, stores, sender, clock, group_roles=roles, connect_role="viewer")
+    connection = hub.connections.connect("c1", identity("alice", "viewer", "ops", clock=clock))
+    hub.subscriptions.subscribe(connection, "alerts")
+    hub.subscriptions.subscribe(connection, "analytics")
+    updated, left = hub.connections.refresh(connection, identity("alice", "viewer", clock=clock))
     assert left == ["alerts"]
-    assert repository.connection_groups("c1") == ["analytics"]
+    assert stores.groups_of("c1") == ["analytics"]
     assert updated.roles == frozenset({"viewer"})
 
 
-def test_an_admin_revokes_a_connection_or_all_of_a_user(hub: RealtimeHub, sender: FakeSender) -> None:
-    events = FakeEventPublisher()
-    hub.events = events
-    clock: FakeClock = hub.clock  # type: ignore[assignment]
+def test_an_admin_revokes_a_connection_or_all_of_a_user(
+    hub_settings: HubSettings, stores: MemoryStores, sender: FakeSender, clock: FakeClock, executor: ThreadPoolExecutor
+) -> None:
+    events = FakeNotifier()
+    hub = wire(hub_settings, ports_of(stores, sender=sender, clock=clock, executor=executor, notifier=events))
     admin = identity("root", clock=clock)
     for cid, user in (("a1", "alice"), ("a2", "alice"), ("b1", "bob")):
-        hub.connect(cid, identity(user, clock=clock))
+        hub.connections.connect(cid, identity(user, clock=clock))
     with pytest.raises(Forbidden):
-        hub.revoke_connection(identity("bob", "viewer", clock=clock), "a1")
-    assert hub.revoke_connection(admin, "b1").user_id == "bob"
+        hub.connections.revoke(identity("bob", "viewer", clock=clock), "a1")
+    assert hub.connections.revoke(admin, "b1").user_id == "bob"
     sender.gone.add("b1")  # API Gateway closed it
     with pytest.raises(UnknownConnection):
-        hub.revoke_connection(admin, "b1")
-    assert sorted(hub.revoke_user(admin, "alice")) == ["a1", "a2"]
+        hub.connections.revoke(admin, "b1")
+    assert sorted(hub.connections.revoke_user(admin, "alice")) == ["a1", "a2"]
     assert sorted(sender.closed) == ["a1", "a2", "b1", "b1"]  # the second b1: API Gateway said gone
-    assert hub.counts().connections == 0
+    assert hub.queries.counts().connections == 0
     assert {event.reason for event in events.of(ConnectionClosed)} == {"revoked"}
 
 
@@ -179,59 +178,47 @@ def test_the_action_limiter_allows_a_burst_then_refills_at_its_rate() -> None:
 
 
 def test_replays_are_charged_to_a_per_minute_budget(
-    hub_settings: HubSettings, repository: DynamoRepository, sender: FakeSender, clock: FakeClock
+    hub_settings: HubSettings, stores: MemoryStores, sender: FakeSender, clock: FakeClock
 ) -> None:
-    hub = RealtimeHub(
-        hub_settings.model_copy(update={"replay_messages_per_minute": 5}),
-        repository=repository,
-        sender=sender,
-        clock=clock,
-        idempotency=FakeIdempotency(),
-    )
+    hub = rewired(hub_settings, stores, sender, clock, replay_messages_per_minute=5)
     admin = identity(clock=clock)
     for _ in range(3):
-        hub.publish(admin, "Alert", ALERT, group="alerts")
-    connection = hub.connect("c1", admin)
-    epoch = hub.subscribe(connection, "alerts").epoch
-    hub.unsubscribe(connection, "alerts")
-    assert hub.subscribe(connection, "alerts", since=0, epoch=epoch).recovered  # 3 of 5
-    hub.unsubscribe(connection, "alerts")
+        publish(hub, admin, "Alert", ALERT, group="alerts")
+    connection = hub.connections.connect("c1", admin)
+    epoch = hub.subscriptions.subscribe(connection, "alerts").epoch
+    hub.subscriptions.unsubscribe(connection, "alerts")
+    assert hub.subscriptions.subscribe(connection, "alerts", since=0, epoch=epoch).recovered  # 3 of 5
+    hub.subscriptions.unsubscribe(connection, "alerts")
     with pytest.raises(RateLimited) as limited:
-        hub.subscribe(connection, "alerts", since=0, epoch=epoch)  # 3 more: over 5
+        hub.subscriptions.subscribe(connection, "alerts", since=0, epoch=epoch)  # 3 more: over 5
     assert 0 < limited.value.retry_after <= 60
-    assert repository.connection_groups("c1") == ["admins"]  # refused before joining
+    assert stores.groups_of("c1") == ["admins"]  # refused before joining
     clock.sleep(60)
-    assert hub.subscribe(connection, "alerts", since=0, epoch=epoch).recovered  # a new minute
+    assert hub.subscriptions.subscribe(connection, "alerts", since=0, epoch=epoch).recovered  # a new minute
 
 
 def test_a_replay_past_its_byte_budget_stops_with_rate_limited(
-    hub_settings: HubSettings, repository: DynamoRepository, sender: FakeSender, clock: FakeClock
+    hub_settings: HubSettings, stores: MemoryStores, sender: FakeSender, clock: FakeClock
 ) -> None:
-    hub = RealtimeHub(
-        hub_settings.model_copy(update={"replay_bytes_per_minute": 600}),
-        repository=repository,
-        sender=sender,
-        clock=clock,
-        idempotency=FakeIdempotency(),
-    )
+    hub = rewired(hub_settings, stores, sender, clock, replay_bytes_per_minute=600)
     admin = identity(clock=clock)
     for _ in range(10):
-        hub.publish(admin, "Alert", ALERT, group="alerts")
-    connection = hub.connect("c1", admin)
-    epoch = hub.subscribe(connection, "alerts").epoch
-    hub.unsubscribe(connection, "alerts")
-    resumed = hub.subscribe(connection, "alerts", since=0, epoch=epoch)
-    hub.replay(connection, "alerts", 0, resumed.replay_bytes)
+        publish(hub, admin, "Alert", ALERT, group="alerts")
+    connection = hub.connections.connect("c1", admin)
+    epoch = hub.subscriptions.subscribe(connection, "alerts").epoch
+    hub.subscriptions.unsubscribe(connection, "alerts")
+    resumed = hub.subscriptions.subscribe(connection, "alerts", since=0, epoch=epoch)
+    hub.subscriptions.replay(connection, "alerts", 0, resumed.replay_bytes)
     replayed = [f for f in frames(sender, "c1") if f.get("type") == "Alert"]
     assert 0 < len(replayed) < 10 and sum(len(json.dumps(f, separators=(",", ":"))) for f in replayed) <= 600
     error = frames(sender, "c1")[-1]
     assert (error["code"], error["group"]) == ("RateLimited", "alerts") and error["retryAfter"] > 0
-    assert repository.connection_groups("c1") == ["admins"]
+    assert stores.groups_of("c1") == ["admins"]
     # The bytes were counted: what is left of the minute's budget cannot carry one more message.
-    again = hub.subscribe(connection, "alerts", since=replayed[-1]["seq"], epoch=epoch)
+    again = hub.subscriptions.subscribe(connection, "alerts", since=replayed[-1]["seq"], epoch=epoch)
     sent = sum(len(raw) for raw in sender.sent["c1"] if json.loads(raw).get("type") == "Alert")
     assert again.replay_bytes == 600 - sent
-    hub.replay(connection, "alerts", replayed[-1]["seq"], again.replay_bytes)
+    hub.subscriptions.replay(connection, "alerts", replayed[-1]["seq"], again.replay_bytes)
     assert [f for f in frames(sender, "c1") if f.get("type") == "Alert"] == replayed
     assert frames(sender, "c1")[-1]["code"] == "RateLimited"
 
@@ -239,19 +226,17 @@ def test_a_replay_past_its_byte_budget_stops_with_rate_limited(
 # -- idempotency scopes -------------------------------------------------------------------
 
 
-def test_idempotency_keys_are_scoped_per_face_and_caller(hub: RealtimeHub, sender: FakeSender) -> None:
-    clock: FakeClock = hub.clock  # type: ignore[assignment]
-    hub.connect("c1", identity(clock=clock))
-    calls: list[str] = []
-
-    def compute(tag: str) -> dict[str, Any]:
-        calls.append(tag)
-        return {"tag": tag}
-
+def test_idempotency_keys_are_scoped_per_face_and_caller(hub: Hub, sender: FakeSender, clock: FakeClock) -> None:
+    hub.connections.connect("c1", identity(clock=clock))
     alice, bus = identity("alice", clock=clock), identity("eventbridge:svc", clock=clock)
-    hub.once("rest", "k", alice, {}, lambda: compute("rest"))
-    hub.once("websocket", "k", alice, {}, lambda: compute("ws"))
-    hub.once("eventbridge", "k", bus, {}, lambda: compute("bus"))
-    hub.once("rest", "k", bus, {}, lambda: compute("rest-as-bus-sub"))
-    hub.once("rest", "k", alice, {}, lambda: compute("repeat"))
-    assert calls == ["rest", "ws", "bus", "rest-as-bus-sub"]
+    request = PublishRequest(group="admins", type="TestMessage", data={"message": "m"})
+    publishing = hub.publishing
+    firsts = [
+        publishing.publish_once("rest", "k", alice, request),
+        publishing.publish_once("websocket", "k", alice, request),
+        publishing.publish_once("eventbridge", "k", bus, request),
+        publishing.publish_once("rest", "k", bus, request),
+    ]
+    assert publishing.publish_once("rest", "k", alice, request) == firsts[0]  # a repeat: the first answer
+    assert [f.seq for f in firsts] == [1, 2, 3, 4]  # four scopes, four publishes
+    assert len(sender.sent["c1"]) == 4

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from realtime import payload
-from realtime.domain.events import validate_event_data
+from realtime.domain.event_types import validate_event_data
 from realtime.domain.models import Envelope
 from realtime.errors import InvalidMessage, ValidationFailed
 from realtime.protocol import load_frame

@@ -31,7 +31,7 @@ from hypothesis import strategies as st
 
 from realtime.adapters.clock import SystemClock
 from realtime.adapters.signed_sender import SignedManagementApiSender
-from realtime.domain.fanout import fan_out
+from realtime.domain.delivery import fan_out
 from realtime.errors import ConnectionGone, RetryableError, SendFailed
 
 REGION = "eu-west-1"

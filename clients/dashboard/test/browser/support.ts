@@ -37,8 +37,8 @@ export function launchChromium(): Promise<Browser> {
 }
 
 function localSetting(name: string): string {
-  const match = new RegExp(`^${name} = "([^"]+)"`, "m").exec(readFileSync(join(REPO, "local/settings.py"), "utf8"));
-  if (!match?.[1]) throw new Error(`local/settings.py has no ${name}`);
+  const match = new RegExp(`^${name} = "([^"]+)"`, "m").exec(readFileSync(join(REPO, "local/runner/settings.py"), "utf8"));
+  if (!match?.[1]) throw new Error(`local/runner/settings.py has no ${name}`);
   return match[1];
 }
 

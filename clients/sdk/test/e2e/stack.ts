@@ -12,10 +12,10 @@ import { RealtimeClient, type ConnectionState, type Envelope, type RealtimeClien
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), "../../../..");
 
-/** The local stack's public development settings (local/settings.py), read, not copied. */
+/** The local stack's public development settings (local/runner/settings.py), read, not copied. */
 function localSetting(name: string): string {
-  const match = new RegExp(`^${name} = "([^"]+)"`, "m").exec(readFileSync(join(repo, "local/settings.py"), "utf8"));
-  if (!match?.[1]) throw new Error(`local/settings.py has no ${name}`);
+  const match = new RegExp(`^${name} = "([^"]+)"`, "m").exec(readFileSync(join(repo, "local/runner/settings.py"), "utf8"));
+  if (!match?.[1]) throw new Error(`local/runner/settings.py has no ${name}`);
   return match[1];
 }
 

@@ -1,5 +1,6 @@
 """Domain errors. Every error a client can trigger has a stable `code` (documented in
-docs/protocol.md) and the HTTP status the REST API answers with."""
+docs/protocol.md); the HTTP status each answers with is the REST face's business
+(realtime/entrypoints/statuses.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,6 @@ from typing import Any, ClassVar
 
 class RealtimeError(Exception):
     code: ClassVar[str] = "InternalError"
-    http_status: ClassVar[int] = 500
 
     def __init__(self, message: str, *, details: list[dict[str, Any]] | None = None) -> None:
         # Bounded whatever the caller echoed into it: an error answer must always fit in
@@ -23,50 +23,51 @@ class InvalidMessage(RealtimeError):
     """The WebSocket frame is not a JSON object."""
 
     code = "InvalidMessage"
-    http_status = 400
 
 
 class UnknownAction(RealtimeError):
     code = "UnknownAction"
-    http_status = 400
 
 
 class UnknownGroup(RealtimeError):
     code = "UnknownGroup"
-    http_status = 404
 
 
 class UnknownMessage(RealtimeError):
     """No queued message with this id (inline publishes answer with their counts)."""
 
     code = "UnknownMessage"
-    http_status = 404
 
 
 class UnknownConnection(RealtimeError):
     """No open connection with this id (revoking), or it is closing (refresh)."""
 
     code = "UnknownConnection"
-    http_status = 404
+
+
+class NoSuchRoute(RealtimeError):
+    """The REST API has no route at this path."""
+
+    code = "NotFound"
+
+    def __init__(self) -> None:
+        super().__init__("no such route")
 
 
 class MethodNotAllowed(RealtimeError):
     code = "MethodNotAllowed"
-    http_status = 405
 
 
 class UnsupportedMediaType(RealtimeError):
     """A REST body that is not JSON (Content-Type other than application/json)."""
 
     code = "UnsupportedMediaType"
-    http_status = 415
 
 
 class RateLimited(RealtimeError):
     """Too many actions, or too much replayed, on one connection: retry after `retry_after` seconds."""
 
     code = "RateLimited"
-    http_status = 429
 
     def __init__(self, message: str, *, retry_after: float) -> None:
         super().__init__(message)
@@ -75,40 +76,34 @@ class RateLimited(RealtimeError):
 
 class ValidationFailed(RealtimeError):
     code = "ValidationError"
-    http_status = 422
 
 
 class PayloadTooLarge(RealtimeError):
     code = "PayloadTooLarge"
-    http_status = 413
 
 
 class RecoveryFailed(RealtimeError):
     """A resume replay could not complete; the client must reload its state."""
 
     code = "RecoveryFailed"
-    http_status = 409
 
 
 class Conflict(RealtimeError):
     """An Idempotency-Key reused with a different request, or still in progress."""
 
     code = "IdempotencyConflict"
-    http_status = 409
 
 
 class Unauthorized(RealtimeError):
     """No token, or a token that fails verification."""
 
     code = "Unauthorized"
-    http_status = 401
 
 
 class Forbidden(RealtimeError):
     """A valid identity without the role the action requires."""
 
     code = "Forbidden"
-    http_status = 403
 
 
 class ServiceUnavailable(RealtimeError):
@@ -116,7 +111,6 @@ class ServiceUnavailable(RealtimeError):
     caller may retry (REST: after `Retry-After`)."""
 
     code = "ServiceUnavailable"
-    http_status = 503
     retry_after = 1
 
 

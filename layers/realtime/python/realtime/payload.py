@@ -25,7 +25,7 @@ import json
 import math
 from typing import Annotated, Any, Union
 
-from pydantic import Field
+from pydantic import Field, StringConstraints
 from typing_extensions import TypeAliasType
 
 from realtime.errors import ValidationFailed
@@ -166,9 +166,12 @@ def brief(value: object, limit: int = _MAX_NAME) -> str:
 # left to `check`: JSON Schema cannot bound them.)
 SafeInteger = Annotated[int, Field(strict=True, ge=-MAX_SAFE_INTEGER, le=MAX_SAFE_INTEGER)]
 SafeNumber = Annotated[float, Field(strict=True, allow_inf_nan=False, ge=-MAX_SAFE_INTEGER, le=MAX_SAFE_INTEGER)]
-Key = Annotated[str, Field(max_length=MAX_KEY_LENGTH)]
+# Kept exactly as sent: a model's str_strip_whitespace must not trim free-form keys or
+# strings (it would merge {" a": 1, "a": 2} into {"a": 2}, losing a value the caller sent).
+VerbatimText = Annotated[str, StringConstraints(strip_whitespace=False)]
+Key = Annotated[str, StringConstraints(strip_whitespace=False, max_length=MAX_KEY_LENGTH)]
 JsonValue = TypeAliasType(
     "JsonValue",
-    "Union[bool, SafeInteger, SafeNumber, str, list[JsonValue], dict[Key, JsonValue], None]",  # noqa: UP007
+    "Union[bool, SafeInteger, SafeNumber, VerbatimText, list[JsonValue], dict[Key, JsonValue], None]",  # noqa: UP007
 )
 JsonObject = Annotated[dict[Key, JsonValue], Field(max_length=MAX_KEYS)]

@@ -1,6 +1,6 @@
 """The WebSocket client protocol, as pydantic models: the actions a dashboard sends and
 the replies it gets. The TypeScript SDK's types are generated from these models (and from
-the event types in realtime.domain.events) by `python -m realtime.schema`.
+the event types in realtime.domain.event_types) by `python -m realtime.schema`.
 
 Route selection in API Gateway is `$request.body.action`; every action lands in the same
 dispatcher (realtime.entrypoints.websocket), which validates the frame with these models.

@@ -20,7 +20,7 @@ from typing import Any, get_args
 from pydantic import BaseModel, TypeAdapter
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
-from realtime.domain.events import EVENT_TYPES
+from realtime.domain.event_types import EVENT_TYPES
 from realtime.domain.models import Envelope, PublishResult, QueuedPublish
 from realtime.protocol import ClientAction, ErrorCode, ServerReply
 

@@ -1,6 +1,6 @@
 """EventBridge adapter: the lifecycle events go to the bus with PutEvents.
 
-Best effort by contract (the EventPublisher port): a notification that cannot be put
+Best effort by contract (the LifecycleNotifier port): a notification that cannot be put
 after a few attempts is logged and counted (`LifecycleEventsFailed`), never raised, so a
 connect, a disconnect or a delivery never fails because the bus is unavailable.
 """
@@ -21,7 +21,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from realtime.adapters.clock import SystemClock
 from realtime.config import HubSettings
 from realtime.domain.lifecycle import LifecycleEvent
-from realtime.domain.ports import Clock, EventPublisher
+from realtime.domain.ports import Clock
 from realtime.observability import MetricUnit, logger, metrics
 
 # PutEvents' limits: 10 entries and 256 KB (entries measured as AWS documents) per request.
@@ -51,14 +51,7 @@ class Attempt:
     refused: dict[tuple[str, str], list[Entry]] = field(default_factory=dict)
 
 
-class NullEventPublisher:
-    """No bus configured (EVENT_BUS_NAME unset): lifecycle events go nowhere."""
-
-    def publish(self, events: Sequence[LifecycleEvent]) -> None:
-        return None
-
-
-class EventBridgePublisher:
+class EventBridgeNotifier:
     """Puts each lifecycle event as one entry: Source = `source`, DetailType = the event's
     DETAIL_TYPE, Detail = its camelCase JSON, Time = its `at` when it has one."""
 
@@ -77,7 +70,7 @@ class EventBridgePublisher:
         self._clock = clock or SystemClock()
         self._max_attempts = max(1, max_attempts)
 
-    def publish(self, events: Sequence[LifecycleEvent]) -> None:
+    def notify(self, events: Sequence[LifecycleEvent]) -> None:
         try:
             entries: list[Entry] = []
             for event in events:
@@ -198,14 +191,14 @@ def _event_time(event: LifecycleEvent) -> datetime | None:
         return None
 
 
-def event_publisher(settings: HubSettings, client: Any = None) -> EventPublisher:
-    """The publisher the settings ask for: EventBridge when EVENT_BUS_NAME is set (its
+def lifecycle_notifier(settings: HubSettings, client: Any = None) -> EventBridgeNotifier | None:
+    """The notifier the settings ask for: EventBridge when EVENT_BUS_NAME is set (its
     endpoint from AWS_ENDPOINT_URL_EVENTBRIDGE locally), otherwise none."""
     if settings.event_bus_name is None:
-        return NullEventPublisher()
+        return None
     if client is None:
         # Short timeouts: a lifecycle event is put inside a connect or a delivery. Our own
         # loop retries what the bus reports failed; botocore retries a throttled call once.
         config = Config(retries={"mode": "standard", "max_attempts": 2}, connect_timeout=1, read_timeout=2)
         client = boto3.client("events", config=config)
-    return EventBridgePublisher(client, settings.event_bus_name, settings.lifecycle_source)
+    return EventBridgeNotifier(client, settings.event_bus_name, settings.lifecycle_source)

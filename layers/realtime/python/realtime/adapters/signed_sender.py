@@ -19,7 +19,7 @@ exchange, the rest encoding the id and reading the credentials):
   refreshed behind our back are picked up;
 - HTTP/1.1 goes over a pool of keep-alive sockets (TLS with botocore's CA bundle for
   https), with short connect and read timeouts and no retries: the domain
-  (`realtime.domain.fanout.send_with_retry`) retries throttling and transient errors with
+  (`realtime.domain.delivery.send_with_retry`) retries throttling and transient errors with
   its own backoff, and counts what still fails.
 """
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
+from pydantic import BaseModel, ConfigDict, Field, RootModel, SerializerFunctionWrapHandler, model_serializer
 
 
 class Identity(BaseModel):
@@ -176,6 +176,10 @@ class Presence(BaseModel):
     users: int
     last_seq: int = Field(serialization_alias="lastSeq")
     epoch: str
+    user_ids: list[str] | None = Field(default=None, serialization_alias="userIds")
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.model_dump(by_alias=True, exclude_none=True)
 
 
 class Counts(BaseModel):
@@ -213,6 +217,29 @@ class QueuedPublish(BaseModel):
     seq: int
     status: Literal["queued"] = "queued"
     recipients: int = Field(description="members of the group when it was published (an estimate)")
+
+
+class PublishOutcome(RootModel[PublishResult | QueuedPublish]):
+    """Either answer of one publish, as one model (what an idempotency record stores)."""
+
+
+class RefusedEvent(BaseModel):
+    """An event of a batch that was not published, and why (a RealtimeError's code)."""
+
+    code: str
+    message: str
+    errors: list[dict[str, Any]] | None = None
+
+
+class BatchItem(BaseModel):
+    """One event of a batch: published (inline or queued), or refused."""
+
+    published: PublishResult | QueuedPublish | None = None
+    refused: RefusedEvent | None = None
+
+
+class BatchOutcome(BaseModel):
+    items: list[BatchItem]
 
 
 class PublishRequest(BaseModel):

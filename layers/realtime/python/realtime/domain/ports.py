@@ -1,10 +1,14 @@
-"""The ports the domain needs. Real adapters live in realtime.adapters; tests pass fakes."""
+"""The ports the use cases need, one short Protocol per concern, in domain terms. The
+DynamoDB adapters (realtime/adapters/dynamodb/) implement the stores, tests/memory.py an
+in-memory twin; tests/contract/ runs one suite against both, so they cannot drift."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
+
+from pydantic import BaseModel
 
 from realtime.domain.lifecycle import LifecycleEvent
 from realtime.domain.models import (
@@ -23,48 +27,35 @@ from realtime.domain.models import (
     SliceProgress,
 )
 
+M = TypeVar("M", bound=BaseModel)
 
-class ConnectionRepository(Protocol):
-    # -- connections
-    track_occupancy: bool
-    """Keep each group's occupied flag (set when lifecycle events are emitted)."""
 
-    def add_connection(self, connection: Connection, groups: list[str]) -> list[str]:
+class Connections(Protocol):
+    def add(self, connection: Connection, groups: list[str]) -> list[str]:
         """Record a new connection, member of `groups`; counts follow. Returns the groups
-        it made occupied (first member), when `track_occupancy`."""
+        it made occupied (first member) when occupancy is tracked."""
 
-    def get_connection(self, connection_id: str) -> Connection | None: ...
+    def get(self, connection_id: str) -> Connection | None: ...
 
-    def refresh_connection(self, current: Connection, updated: Connection) -> bool:
-        """Replace the connection's roles, token expiry and sweep time (moving its sweep
-        index). False when the connection no longer exists."""
-
-    def connection_groups(self, connection_id: str) -> list[str]:
-        """The groups the connection is a member of."""
-
-    def charge_replay(
-        self, connection_id: str, window: int, messages: int, *, max_messages: int, max_bytes: int
-    ) -> int | None:
-        """Count `messages` replayed in minute `window` on the connection, within the
-        limits; the bytes still allowed in that window, or None when refused."""
-
-    def add_replay_bytes(self, connection_id: str, window: int, sent: int) -> None:
-        """Count the bytes a replay sent (after it)."""
-
-    def remove_connection(self, connection_id: str) -> Removal | None:
+    def remove(self, connection_id: str) -> Removal | None:
         """Remove the connection and all its memberships; return who it was and the groups
         it left, or None when it was already gone (so counts are never decremented twice)."""
 
-    def user_connection_pages(self, user_id: str) -> Iterator[list[str]]: ...
+    def refresh(self, current: Connection, updated: Connection) -> bool:
+        """Replace its roles, token expiry and sweep time; False when it no longer exists."""
 
-    def expired_connections(self, now: datetime) -> Iterator[str]:
-        """Connections past their expiry that were never removed."""
+    def groups_of(self, connection_id: str) -> list[str]: ...
 
-    def connection_count(self) -> int: ...
+    def of_user(self, user_id: str) -> Iterator[list[str]]:
+        """The connection ids of one user, a page at a time."""
 
-    def counts(self, groups: list[str]) -> Counts: ...
+    def due(self, now: datetime) -> Iterator[str]:
+        """Connections whose sweep time has passed and that were never removed."""
 
-    # -- memberships
+    def count(self) -> int: ...
+
+
+class Memberships(Protocol):
     def join(self, connection: Connection, group: str, state: GroupState, *, replaying: bool) -> JoinOutcome | None:
         """Join, receiving every seq after `state.seq`, if the group is still at it (and its
         occupancy is still as read). "joined"; "occupied": joined as the first member;
@@ -74,21 +65,28 @@ class ConnectionRepository(Protocol):
     def go_live(self, connection_id: str, group: str, last_sent: int) -> bool:
         """End a replay at `last_sent`; False when newer messages must be replayed first."""
 
-    def unsubscribe(self, connection_id: str, group: str) -> bool: ...
+    def leave(self, connection_id: str, group: str) -> bool:
+        """False when it was not a member."""
 
-    def member_pages(
+    def members(
         self, group: str, shard: int | None = None, after: str | None = None, *, shards: int | None = None
     ) -> Iterator[list[Member]]:
         """The members of one shard (None: every one of the group's `shards`, read if not
-        given), one page (one Query) at a time, in connection-id order after `after`."""
+        given), one page at a time, in connection-id order after `after`."""
+
+    def users(self, group: str, limit: int | None = None) -> list[str]:
+        """Distinct users with at least one connection in the group."""
+
+    def counts(self, groups: list[str]) -> Counts: ...
 
     def mark_vacated(self, group: str) -> bool:
         """After a leave: True when this call found the group empty and flipped it to vacated."""
 
-    def group_user_ids(self, group: str, limit: int | None = None) -> list[str]: ...
 
-    # -- messages
-    def group_state(self, group: str) -> GroupState: ...
+class Streams(Protocol):
+    """Each group's (or targeted user's) sequence and its history."""
+
+    def state(self, group: str) -> GroupState: ...
 
     def append(
         self,
@@ -106,12 +104,15 @@ class ConnectionRepository(Protocol):
     def history(self, group: str, after: int, limit: int, now: datetime) -> HistoryPage:
         """Up to `limit` stored messages after `after`, in seq order; unreadable ones skipped."""
 
-    def save_latest(self, envelope: Envelope) -> None:
+
+class LatestValues(Protocol):
+    def save(self, envelope: Envelope) -> None:
         """Keep the last envelope of each event type (the platform snapshot)."""
 
-    def latest(self) -> dict[str, Envelope]: ...
+    def all(self) -> dict[str, Envelope]: ...
 
-    # -- queued fan-out progress
+
+class FanoutProgress(Protocol):
     def slice_progress(self, message_id: str, shard: int) -> SliceProgress: ...
 
     def checkpoint_slice(
@@ -134,9 +135,15 @@ class ConnectionRepository(Protocol):
     def message_progress(self, message_id: str) -> MessageProgress | None: ...
 
 
-class FanoutQueue(Protocol):
-    def enqueue(self, slices: list[FanoutSlice]) -> None:
-        """Queue every slice (deduplicated by message and shard), or raise ServiceUnavailable."""
+class ReplayBudget(Protocol):
+    def charge(
+        self, connection_id: str, window: int, messages: int, *, max_messages: int, max_bytes: int
+    ) -> int | None:
+        """Count `messages` replayed in minute `window` on the connection, within the
+        limits; the bytes still allowed in that window, or None when refused."""
+
+    def add_bytes(self, connection_id: str, window: int, sent: int) -> None:
+        """Count the bytes a replay sent (after it)."""
 
 
 class Sender(Protocol):
@@ -149,8 +156,13 @@ class Sender(Protocol):
         when it is already closed, RetryableError or SendFailed like `send`."""
 
 
-class EventPublisher(Protocol):
-    def publish(self, events: list[LifecycleEvent]) -> None:
+class FanoutQueue(Protocol):
+    def enqueue(self, slices: list[FanoutSlice]) -> None:
+        """Queue every slice (deduplicated by message and shard), or raise ServiceUnavailable."""
+
+
+class LifecycleNotifier(Protocol):
+    def notify(self, events: list[LifecycleEvent]) -> None:
         """Put lifecycle events on the bus. Best effort: never raises (a failure is logged
         and counted), because a lost notification must not fail a connect or a delivery."""
 
@@ -161,11 +173,13 @@ class Idempotency(Protocol):
         key: str | None,
         scope: tuple[str, ...],
         request: Any,
-        compute: Callable[[], dict[str, Any]],
-        lambda_context: Any = None,
-    ) -> dict[str, Any]:
+        compute: Callable[[], M],
+        result: type[M],
+        invocation: Any = None,
+    ) -> M:
         """compute() once per (scope, key) — scope is (face, caller); the stored first
-        answer for a repeat; Conflict when the key comes back with a different request."""
+        answer (a `result`) for a repeat; Conflict when the key comes back with a different
+        request. `invocation` is the Lambda context (an in-progress record expires with it)."""
 
 
 class Clock(Protocol):

@@ -5,7 +5,7 @@ takes one token; tokens come back at `rate` per second up to `burst`. API Gatewa
 connection's frames to whichever environment is free, so the limit holds per environment
 — a flooding client that keeps N environments busy gets at most N times the limit, and
 API Gateway's stage throttling bounds the total. (Replays, which are costly, are counted
-exactly, in the connection's item: see RealtimeHub._charge_replay.)
+exactly, in the connection's item: see Subscriptions._charge_replay in domain/subscriptions.py.)
 """
 
 from __future__ import annotations

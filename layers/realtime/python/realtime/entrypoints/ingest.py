@@ -21,8 +21,8 @@ from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from pydantic import Field, ValidationError
 
 from realtime.adapters.dead_letters import DeadLetter
+from realtime.bootstrap import Hub
 from realtime.config import IngestSettings
-from realtime.domain.hub import RealtimeHub
 from realtime.domain.models import Identity, PublishRequest
 from realtime.errors import (
     Conflict,
@@ -60,20 +60,19 @@ class IngestDetail(PublishRequest):
 
 def on_event(
     event: dict[str, Any],
-    hub: RealtimeHub,
+    hub: Hub,
     dead_letters: DeadLetterQueue,
     settings: IngestSettings,
     context: Any = None,
 ) -> dict[str, Any]:
     """Publish one EventBridge event; its publish response, or where it was sent instead."""
-    hub.lambda_context = context
     try:
         parsed, detail = _parse(event, settings, hub.settings.lifecycle_source)
         identity = Identity(user_id=f"{IDENTITY_PREFIX}{parsed.source}", roles=frozenset({hub.settings.publish_role}))
         request = detail.publish_request()
         key = detail.idempotency_key or f"event:{parsed.id}"
         try:
-            result = hub.publish_once("eventbridge", key, identity, request)
+            result = hub.publishing.publish_once("eventbridge", key, identity, request, context)
         except ValidationFailed as exc:  # its fields are the detail's: name them from the event
             details = [{**d, "loc": ["detail", *d["loc"]]} for d in exc.details or []]
             raise ValidationFailed(exc.message, details=details) from exc
@@ -81,7 +80,7 @@ def on_event(
         if isinstance(exc, Conflict) and isinstance(exc.__cause__, IdempotencyAlreadyInProgressError):
             raise  # a concurrent delivery of the same event is still running: retry later
         return _reject(event, exc, dead_letters)
-    return {"status": "published", **result}
+    return {"status": "published", **result.model_dump(mode="json", by_alias=True)}
 
 
 def _parse(

@@ -14,7 +14,6 @@ import base64
 import binascii
 import json
 from collections.abc import Callable
-from functools import cache, partial
 from typing import Annotated, Any, Literal, Self, Union, cast
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response, content_types
@@ -27,14 +26,15 @@ from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, create_model, model_validator
 
-from realtime import payload
-from realtime.auth import SUBJECT_PATTERN, TokenVerifier, bearer_token
-from realtime.config import MAX_MESSAGE_BYTES, RestSettings, auth_settings
-from realtime.domain import events as ev
-from realtime.domain.hub import RealtimeHub
-from realtime.domain.models import Identity, PublishRequest, PublishResult, QueuedPublish, iso_utc
+from realtime import bootstrap, payload
+from realtime.auth import SUBJECT_PATTERN, bearer_token
+from realtime.config import MAX_MESSAGE_BYTES, RestSettings
+from realtime.domain import event_types as ev
+from realtime.domain.models import BatchOutcome, Identity, PublishRequest, PublishResult, QueuedPublish, iso_utc
+from realtime.entrypoints.statuses import http_status, status_of
 from realtime.errors import (
     MethodNotAllowed,
+    NoSuchRoute,
     PayloadTooLarge,
     RateLimited,
     RealtimeError,
@@ -98,43 +98,13 @@ app = APIGatewayRestResolver(enable_validation=True, cors=CORS)
 router = APIGatewayRouter()
 
 
-@cache
-def _hub() -> RealtimeHub:
-    return RealtimeHub()
-
-
-@cache
-def _verifier() -> TokenVerifier:
-    return TokenVerifier(auth_settings())
-
-
-# Tests (and the benchmarks) swap the ports here; in Lambda the real adapters are used.
-_overrides: dict[str, Any] = {}
-
-
-def use_ports(*, hub: RealtimeHub | None = None, verifier: TokenVerifier | None = None) -> None:
-    _overrides.clear()
-    _overrides.update({k: v for k, v in {"hub": hub, "verifier": verifier}.items() if v is not None})
-
-
-def _current_hub() -> RealtimeHub:
-    hub = _overrides.get("hub")
-    return hub if isinstance(hub, RealtimeHub) else _hub()
-
-
-def _current_verifier() -> TokenVerifier:
-    verifier = _overrides.get("verifier")
-    return verifier if isinstance(verifier, TokenVerifier) else _verifier()
-
-
 def handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    _current_hub().lambda_context = context
     try:
         path, method = event.get("path") or "", str(event.get("httpMethod") or "").upper()
         if path in PUBLIC_PATHS:
             _require_method(path, method)
         else:
-            identity = _current_verifier().verify(bearer_token(_header(event, "authorization")))
+            identity = bootstrap.verifier().verify(bearer_token(_header(event, "authorization")))
             app.append_context(identity=identity)
             _require_method(path, method)
             _require_role_of(method, identity)
@@ -154,7 +124,7 @@ def _require_method(path: str, method: str) -> None:
     OPTIONS is left to the resolver (CORS preflight)."""
     allowed = _methods_of(path)
     if not allowed:
-        raise _NoSuchRoute()
+        raise NoSuchRoute()
     if method not in allowed and method != "OPTIONS":
         raise _MethodNotAllowed(allowed)
 
@@ -163,19 +133,11 @@ def _require_role_of(method: str, identity: Identity) -> None:
     """Writes are checked before the body is read, so a caller without the role learns
     nothing from validation errors: every POST publishes, every DELETE closes connections.
     Reads depend on the group and are checked by the hub."""
-    access = _current_hub().access
+    access = bootstrap.hub().access
     if method == "POST":
         access.require_publish(identity)
     elif method == "DELETE":
         access.require_admin(identity)
-
-
-class _NoSuchRoute(RealtimeError):
-    code = "NotFound"
-    http_status = 404
-
-    def __init__(self) -> None:
-        super().__init__("no such route")
 
 
 class _MethodNotAllowed(MethodNotAllowed):
@@ -406,29 +368,49 @@ PUBLISH_RESPONSES: dict[int, OpenAPIResponse] = {
 }
 
 
-def _once(request: Any, compute: Callable[[], dict[str, Any]]) -> dict[str, Any]:
-    """Honour the Idempotency-Key header: a retry gets the first answer, nothing is sent twice."""
+def _idempotency_key() -> str | None:
+    """The Idempotency-Key header: a retry with it gets the first answer, nothing is sent twice."""
     key = app.current_event.headers.get("idempotency-key") or None
     if key is not None and len(key) > MAX_IDEMPOTENCY_KEY_LENGTH:
         raise ValidationFailed(
             f"Idempotency-Key is longer than {MAX_IDEMPOTENCY_KEY_LENGTH} characters",
             details=[{"loc": ["header", "Idempotency-Key"], "msg": "too long", "type": "string_too_long"}],
         )
-    hub = _current_hub()
-    return hub.once("rest", key, _identity(), {"path": app.current_event.path, "body": request}, compute)
+    return key
+
+
+def _publish_one(request: PublishRequest) -> Published:
+    publishing = bootstrap.hub().publishing
+    return _published(publishing.publish_once("rest", _idempotency_key(), _identity(), request, app.lambda_context))
 
 
 def _publish(event_type: str, data: ev.EventData) -> Published:
-    body = ev.normalise(data)
-    request = PublishRequest(group=ev.EVENT_TYPES[event_type][1], type=event_type, data=body)
-    return _published(_once(body, partial(_current_hub().publish_request, _identity(), request)))
+    group = ev.EVENT_TYPES[event_type][1]
+    return _publish_one(PublishRequest(group=group, type=event_type, data=ev.normalise(data)))
 
 
-def _published(result: dict[str, Any]) -> Published:
+def _published(result: PublishResult | QueuedPublish) -> Published:
     """200 with the counts of an inline fan-out; 202 when the fan-out was queued."""
-    if result.get("status") == "queued":
-        return Response(202, content_types.APPLICATION_JSON, QueuedPublish.model_validate(result))
-    return Response(200, content_types.APPLICATION_JSON, PublishResult.model_validate(result))
+    return Response(202 if isinstance(result, QueuedPublish) else 200, content_types.APPLICATION_JSON, result)
+
+
+def _batch_results(outcome: BatchOutcome) -> BatchPublishResponse:
+    """Each event's result: its publish answer plus `"status": 200` (202 and `"queued": true`
+    when queued), or its error with the status it would have had on its own."""
+    results: list[dict[str, Any]] = []
+    for item in outcome.items:
+        if item.published is not None:
+            answer = item.published.model_dump(mode="json", by_alias=True, exclude_none=True)
+            queued = isinstance(item.published, QueuedPublish)
+            results.append({**answer, "status": 202, "queued": True} if queued else {"status": 200, **answer})
+        elif item.refused is not None:
+            refused = item.refused
+            error: dict[str, Any] = {"status": status_of(refused.code), "code": refused.code}
+            error["message"] = refused.message
+            if refused.errors:
+                error["errors"] = refused.errors
+            results.append(error)
+    return BatchPublishResponse(results=results)
 
 
 # -- routes -----------------------------------------------------------------------------
@@ -441,7 +423,7 @@ def health() -> HealthResponse:
 
 @router.get("/status", summary="Open connections (no auth)", security=[], responses=_answers(StatusResponse, 405, 503))
 def status() -> StatusResponse:
-    return StatusResponse(status="ok", connections=_current_hub().connection_count())
+    return StatusResponse(status="ok", connections=bootstrap.hub().queries.connection_count())
 
 
 @router.get(
@@ -453,14 +435,14 @@ def status() -> StatusResponse:
     responses=_answers(MeResponse, 401, 429),
 )
 def me() -> MeResponse:
-    identity, hub = _identity(), _current_hub()
+    identity, hub = _identity(), bootstrap.hub()
     return MeResponse(
         user_id=identity.user_id,
         roles=sorted(identity.roles),
         expires_at=iso_utc(identity.expires_at) if identity.expires_at else "",
         can_connect=identity.has_role(hub.settings.connect_role),
         can_publish=hub.access.can_publish(identity),
-        groups=hub.readable_groups(identity),
+        groups=hub.queries.readable_groups(identity),
     )
 
 
@@ -471,7 +453,8 @@ def me() -> MeResponse:
     responses=_answers(PlatformSnapshot, *_PROTECTED),
 )
 def platform_snapshot() -> PlatformSnapshot:
-    return PlatformSnapshot.model_validate(_current_hub().platform_snapshot(_identity()))
+    counts, latest = bootstrap.hub().queries.snapshot(_identity())
+    return PlatformSnapshot(connections=counts.connections, groups=counts.groups, latest=latest)
 
 
 def _publish_route(path: str, summary: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -562,16 +545,14 @@ def notify_system_event(body: Annotated[ev.SystemEvent, Body()]) -> Published:
 def publish(
     body: Annotated[PublishBody, Body()],  # type: ignore[valid-type]
 ) -> Response[PublishResult | QueuedPublish | BatchPublishResponse]:
-    hub, identity = _current_hub(), _identity()
     parsed = cast("_OneEvent | BatchPublishRequest", body)
     if isinstance(parsed, BatchPublishRequest):
-        events = parsed.events
-        request = parsed.model_dump(mode="json", by_alias=True)
-        results = _once(request, lambda: {"results": hub.publish_batch(identity, events)})
-        return Response(200, content_types.APPLICATION_JSON, BatchPublishResponse.model_validate(results))
-    single = parsed.request()
-    key_request = single.model_dump(mode="json", by_alias=True)
-    published: Response[Any] = _published(_once(key_request, partial(hub.publish_request, identity, single)))
+        hub, identity = bootstrap.hub(), _identity()
+        outcome = hub.publishing.publish_batch_once(
+            "rest", _idempotency_key(), identity, parsed.events, app.lambda_context
+        )
+        return Response(200, content_types.APPLICATION_JSON, _batch_results(outcome))
+    published: Response[Any] = _publish_one(parsed.request())
     return published
 
 
@@ -585,7 +566,8 @@ def publish(
 def message_progress(
     message_id: Annotated[str, Path(pattern=MESSAGE_ID_PATTERN)],
 ) -> MessageProgressResponse:
-    return MessageProgressResponse.model_validate(_current_hub().message_progress(_identity(), message_id))
+    progress = bootstrap.hub().queries.message_progress(_identity(), message_id)
+    return MessageProgressResponse.model_validate(progress.model_dump(by_alias=True))
 
 
 @router.get(
@@ -595,10 +577,9 @@ def message_progress(
     responses=_answers(GroupsResponse, *_PROTECTED),
 )
 def groups() -> GroupsResponse:
-    hub, identity = _current_hub(), _identity()
-    return GroupsResponse.model_validate(
-        {"groups": [hub.presence(identity, group) for group in hub.readable_groups(identity)]}
-    )
+    queries, identity = bootstrap.hub().queries, _identity()
+    presences = [queries.presence(identity, group).to_dict() for group in queries.readable_groups(identity)]
+    return GroupsResponse.model_validate({"groups": presences})
 
 
 @router.get(
@@ -608,7 +589,7 @@ def groups() -> GroupsResponse:
     responses=_answers(GroupPresence, *_PROTECTED, 404, 422),
 )
 def group_presence(group: Annotated[str, Path(pattern=GROUP_PATTERN)]) -> GroupPresence:
-    return GroupPresence.model_validate(_current_hub().presence(_identity(), group))
+    return GroupPresence.model_validate(bootstrap.hub().queries.presence(_identity(), group).to_dict())
 
 
 @router.get(
@@ -622,7 +603,7 @@ def group_history(
     after: Annotated[int, Query(ge=0, le=payload.MAX_SAFE_INTEGER, description="return messages with seq > after")] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> HistoryResponse:
-    items, next_after = _current_hub().history(_identity(), group, after, limit)
+    items, next_after = bootstrap.hub().queries.history(_identity(), group, after, limit)
     return HistoryResponse(items=[envelope.to_dict() for envelope in items], next=next_after)
 
 
@@ -636,7 +617,7 @@ def group_history(
 def close_connection(
     connection_id: Annotated[str, Path(pattern=CONNECTION_ID_PATTERN)],
 ) -> ConnectionClosedResponse:
-    removal = _current_hub().revoke_connection(_identity(), connection_id)
+    removal = bootstrap.hub().connections.revoke(_identity(), connection_id)
     return ConnectionClosedResponse(connection_id=removal.connection_id, user_id=removal.user_id)
 
 
@@ -649,7 +630,7 @@ def close_connection(
 def close_user_connections(
     user_id: Annotated[str, Path(pattern=SUBJECT_PATTERN)],
 ) -> UserConnectionsClosedResponse:
-    closed = _current_hub().revoke_user(_identity(), user_id)
+    closed = bootstrap.hub().connections.revoke_user(_identity(), user_id)
     return UserConnectionsClosedResponse(user_id=user_id, closed=closed)
 
 
@@ -695,7 +676,7 @@ def _error_response(exc: RealtimeError) -> dict[str, Any]:
     """An answer given before the resolver runs (authentication, routing, the body)."""
     details = exc.details
     return {
-        "statusCode": exc.http_status,
+        "statusCode": http_status(exc),
         "headers": _error_headers(exc),
         "body": _error_body(exc.code, exc.message, details),
         "isBase64Encoded": False,
@@ -708,7 +689,7 @@ def _domain_error(exc: RealtimeError) -> Response[str]:
     if isinstance(exc, ValidationFailed) and details:  # the domain names fields of the body
         details = [d if d["loc"][:1] in (["body"], ["header"]) else {**d, "loc": ["body", *d["loc"]]} for d in details]
     return Response(
-        status_code=exc.http_status,
+        status_code=http_status(exc),
         content_type=content_types.APPLICATION_JSON,
         body=_error_body(exc.code, exc.message, details),
         headers={k: v for k, v in _error_headers(exc).items() if k != "Content-Type"},

@@ -12,9 +12,10 @@ from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.parser.models import APIGatewayWebSocketDisconnectEventModel
 
 from realtime.auth import TokenVerifier
-from realtime.domain.hub import RealtimeHub
+from realtime.bootstrap import Hub
 from realtime.domain.models import Connection, PublishRequest, iso_utc
-from realtime.entrypoints.events import ConnectEvent, MessageEvent
+from realtime.entrypoints.gateway_events import ConnectEvent, MessageEvent
+from realtime.entrypoints.statuses import http_status
 from realtime.errors import InvalidMessage, RateLimited, RealtimeError, Unauthorized
 from realtime.protocol import (
     ClientAction,
@@ -23,6 +24,7 @@ from realtime.protocol import (
     GetPlatformStats,
     GetPresence,
     Ping,
+    PlatformSnapshot,
     PlatformStats,
     Pong,
     PresenceReply,
@@ -44,28 +46,27 @@ OK = {"statusCode": 200}
 FollowUp = Callable[[], None] | None
 
 
-def on_connect(event: dict[str, Any], hub: RealtimeHub) -> dict[str, Any]:
+def on_connect(event: dict[str, Any], hub: Hub) -> dict[str, Any]:
     parsed = parse(event=event, model=ConnectEvent)
     try:
-        hub.connect(parsed.request_context.connection_id, parsed.request_context.authorizer.identity)
+        hub.connections.connect(parsed.request_context.connection_id, parsed.request_context.authorizer.identity)
     except RealtimeError as exc:
-        return {"statusCode": exc.http_status}
+        return {"statusCode": http_status(exc)}
     return OK
 
 
-def on_disconnect(event: dict[str, Any], hub: RealtimeHub) -> dict[str, Any]:
+def on_disconnect(event: dict[str, Any], hub: Hub) -> dict[str, Any]:
     parsed = parse(event=event, model=APIGatewayWebSocketDisconnectEventModel)
-    hub.disconnect(parsed.request_context.connection_id)
+    hub.connections.disconnect(parsed.request_context.connection_id)
     hub.limiter.forget(parsed.request_context.connection_id)
     return OK
 
 
-def on_message(event: dict[str, Any], hub: RealtimeHub, verifier: TokenVerifier, context: Any = None) -> dict[str, Any]:
+def on_message(event: dict[str, Any], hub: Hub, verifier: TokenVerifier, context: Any = None) -> dict[str, Any]:
     """Every action route and $default. Bad input is answered with an Error frame; the
     connection stays open and the invocation succeeds. Frames beyond the connection's rate
     are answered RateLimited before anything is read from the database; an action after
     the connection's token expired is answered Unauthorized and the connection is closed."""
-    hub.lambda_context = context
     parsed = parse(event=event, model=MessageEvent)
     connection_id = parsed.request_context.connection_id
     raw: dict[str, Any] | None = None
@@ -78,18 +79,18 @@ def on_message(event: dict[str, Any], hub: RealtimeHub, verifier: TokenVerifier,
         if wait is not None:
             raise RateLimited("too many actions on this connection; slow down", retry_after=wait)
         action = parse_action(raw)
-        connection = hub.connection(connection_id)
+        connection = hub.connections.get(connection_id)
         if connection is None:  # its $disconnect already ran, or it expired
             return OK
-        if not isinstance(action, Refresh) and hub.token_expired(connection):
+        if not isinstance(action, Refresh) and hub.connections.token_expired(connection):
             close_after = True
             raise Unauthorized("this connection's token has expired; send a refresh action before it expires")
-        reply, then = _dispatch(action, connection, hub, verifier)
+        reply, then = _dispatch(action, connection, hub, verifier, context)
     except RealtimeError as exc:
         reply = error_frame(exc, request_id=echo_request_id(raw))
-    delivered = hub.reply(connection_id, reply)
+    delivered = hub.departures.reply(connection_id, reply)
     if close_after and connection is not None:
-        hub.close_expired(connection)
+        hub.connections.close_expired(connection)
     elif delivered and then is not None:
         then()
     return OK
@@ -108,7 +109,7 @@ def _frame_body(body: Any, is_base64: bool) -> str | bytes | None:
 
 
 def _dispatch(
-    action: ClientAction, connection: Connection, hub: RealtimeHub, verifier: TokenVerifier
+    action: ClientAction, connection: Connection, hub: Hub, verifier: TokenVerifier, context: Any
 ) -> tuple[dict[str, Any], FollowUp]:
     """The reply to send, and what to do once it is sent (a resume's replay)."""
     then: FollowUp = None
@@ -116,7 +117,7 @@ def _dispatch(
     request_id = action.request_id
     match action:
         case Subscribe(group=group, since=since, epoch=epoch):
-            subscription = hub.subscribe(connection, group, since=since, epoch=epoch)
+            subscription = hub.subscriptions.subscribe(connection, group, since=since, epoch=epoch)
             reply = Subscribed(
                 group=group,
                 seq=subscription.seq,
@@ -125,31 +126,29 @@ def _dispatch(
                 request_id=request_id,
             ).frame()
             if subscription.recovered and since is not None:
-                then = partial(hub.replay, connection, group, since, subscription.replay_bytes)
+                then = partial(hub.subscriptions.replay, connection, group, since, subscription.replay_bytes)
         case Unsubscribe(group=group):
-            hub.unsubscribe(connection, group)
+            hub.subscriptions.unsubscribe(connection, group)
             reply = Unsubscribed(group=group, request_id=request_id).frame()
         case GetPlatformStats():
-            reply = PlatformStats.model_validate(
-                {"data": hub.platform_snapshot(identity), "requestId": request_id}
-            ).frame()
+            counts, latest = hub.queries.snapshot(identity)
+            snapshot = PlatformSnapshot(connections=counts.connections, groups=counts.groups, latest=latest)
+            reply = PlatformStats(data=snapshot, request_id=request_id).frame()
         case GetConnectionCount():
-            reply = ConnectionCount.model_validate(
-                {"data": hub.counts(identity).model_dump(), "requestId": request_id}
-            ).frame()
+            counts = hub.queries.counts(identity)
+            reply = ConnectionCount.model_validate({"data": counts.model_dump(), "requestId": request_id}).frame()
         case GetPresence(group=group):
-            presence = hub.presence(identity, group, with_user_ids=True)
-            reply = PresenceReply.model_validate({"data": presence, "requestId": request_id}).frame()
+            presence = hub.queries.presence(identity, group, with_user_ids=True)
+            reply = PresenceReply.model_validate({"data": presence.to_dict(), "requestId": request_id}).frame()
         case Publish():
             request = PublishRequest(group=action.group, user_id=action.user_id, type=action.type, data=action.data)
-            result = hub.publish_once("websocket", action.idempotency_key, identity, request)
-            reply = Published.model_validate(
-                {**{k: v for k, v in result.items() if k != "type"}, "eventType": action.type, "requestId": request_id}
-            ).frame()
+            result = hub.publishing.publish_once("websocket", action.idempotency_key, identity, request, context)
+            fields = {k: v for k, v in result.model_dump(mode="json", by_alias=True).items() if k != "type"}
+            reply = Published.model_validate({**fields, "eventType": action.type, "requestId": request_id}).frame()
         case Ping():
             reply = Pong(request_id=request_id).frame()
         case Refresh(token=token):
-            updated, left = hub.refresh(connection, verifier.verify(token))
+            updated, left = hub.connections.refresh(connection, verifier.verify(token))
             expires = iso_utc(updated.token_expires_at) if updated.token_expires_at else ""
             reply = Refreshed(expires_at=expires, unsubscribed=left or None, request_id=request_id).frame()
     return reply, then

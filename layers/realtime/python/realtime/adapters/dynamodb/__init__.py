@@ -1,23 +1,52 @@
-"""DynamoDB adapter: connections, memberships, sequences and history in one table.
+"""DynamoDB adapters: connections, memberships, sequences and history, latest values,
+queued fan-out progress and replay budgets, all in one table. Each is a small store over a
+shared `Table` (composition); `DynamoStores.of` builds them together.
 
 See docs/architecture.md for the key design and its access patterns."""
 
+from __future__ import annotations
+
+from dataclasses import dataclass
 from typing import Any
 
-from realtime.adapters.dynamodb.connections import ConnectionItem, ConnectionStore
-from realtime.adapters.dynamodb.groups import DEFAULT_SHARD_SIZE
-from realtime.adapters.dynamodb.messages import MessageStore
-from realtime.adapters.dynamodb.progress import ProgressStore
-from realtime.adapters.dynamodb.table import PK, SK, TTL_ATTRIBUTE
+from realtime.adapters.dynamodb.connections import ConnectionItem, DynamoConnections, DynamoReplayBudget
+from realtime.adapters.dynamodb.keys import PK, SK, TTL_ATTRIBUTE
+from realtime.adapters.dynamodb.memberships import DEFAULT_SHARD_SIZE, DynamoMemberships
+from realtime.adapters.dynamodb.progress import DynamoFanoutProgress
+from realtime.adapters.dynamodb.streams import DynamoLatestValues, DynamoStreams
+from realtime.adapters.dynamodb.table import Table
 
-__all__ = ["PK", "SK", "TTL_ATTRIBUTE", "ConnectionItem", "DynamoRepository"]
+__all__ = ["PK", "SK", "TTL_ATTRIBUTE", "ConnectionItem", "DynamoStores"]
 
 
-class DynamoRepository(ConnectionStore, MessageStore, ProgressStore):
-    """The ConnectionRepository port, backed by one DynamoDB table."""
+@dataclass(frozen=True)
+class DynamoStores:
+    """Every port the table implements, over one client."""
 
-    def __init__(
-        self, client: Any, table_name: str, *, page_size: int | None = None, shard_size: int = DEFAULT_SHARD_SIZE
-    ) -> None:
-        super().__init__(client, table_name, page_size=page_size)
-        self.shard_size = shard_size
+    connections: DynamoConnections
+    memberships: DynamoMemberships
+    streams: DynamoStreams
+    latest: DynamoLatestValues
+    progress: DynamoFanoutProgress
+    replay_budget: DynamoReplayBudget
+
+    @classmethod
+    def of(
+        cls,
+        client: Any,
+        table_name: str,
+        *,
+        shard_size: int = DEFAULT_SHARD_SIZE,
+        track_occupancy: bool = False,
+        page_size: int | None = None,
+    ) -> DynamoStores:
+        table = Table(client, table_name, page_size=page_size)
+        memberships = DynamoMemberships(table, shard_size=shard_size, track_occupancy=track_occupancy)
+        return cls(
+            connections=DynamoConnections(table, memberships),
+            memberships=memberships,
+            streams=DynamoStreams(table),
+            latest=DynamoLatestValues(table),
+            progress=DynamoFanoutProgress(table),
+            replay_budget=DynamoReplayBudget(table),
+        )

@@ -13,15 +13,8 @@ from contextlib import suppress
 from datetime import datetime
 from typing import Any
 
-from realtime.adapters.dynamodb.table import (
-    META,
-    Table,
-    TransactionCancelled,
-    group_pk,
-    key,
-    message_pk,
-    retry_on_conflict,
-)
+from realtime.adapters.dynamodb.keys import META, group_pk, message_pk, slice_sk
+from realtime.adapters.dynamodb.table import LOST_RACE, LostRace, Table, TransactionCancelled, number, optimistic
 from realtime.domain.models import Envelope, FanoutResult, GroupState, MessageProgress, SliceProgress
 
 # Progress records outlive any fan-out by far; a client may poll them for a day.
@@ -44,21 +37,20 @@ def progress_item(envelope: Envelope, state: GroupState, now: datetime) -> dict[
     }
 
 
-def slice_sk(shard: int) -> str:
-    return f"SLICE#{shard:06d}"
-
-
 def _counts(result: FanoutResult) -> dict[str, Any]:
     return {
-        ":delivered": {"N": str(result.delivered)},
-        ":gone": {"N": str(len(result.gone_connection_ids))},
-        ":failed": {"N": str(result.failed)},
+        ":delivered": number(result.delivered),
+        ":gone": number(len(result.gone_connection_ids)),
+        ":failed": number(result.failed),
     }
 
 
-class ProgressStore(Table):
+class DynamoFanoutProgress:
+    def __init__(self, table: Table) -> None:
+        self.table = table
+
     def slice_progress(self, message_id: str, shard: int) -> SliceProgress:
-        item = self._get(message_pk(message_id), slice_sk(shard), projection="lastDone, done")
+        item = self.table.get(message_pk(message_id), slice_sk(shard), projection="lastDone, done")
         if item is None:
             return SliceProgress()
         return SliceProgress(after=item.get("lastDone"), done=bool(item.get("done", False)))
@@ -93,25 +85,17 @@ class ProgressStore(Table):
             "SET " + ", ".join(sets) + " " if sets else ""
         ) + "ADD delivered :delivered, gone :gone, failed :failed"
         try:
-            self._transact(
+            self.table.transact(
                 [
-                    {
-                        "Update": {
-                            "TableName": self._table,
-                            "Key": key(message_pk(message_id), slice_sk(shard)),
-                            "UpdateExpression": update,
-                            "ConditionExpression": condition,
-                            "ExpressionAttributeValues": values,
-                        }
-                    },
-                    {
-                        "Update": {
-                            "TableName": self._table,
-                            "Key": key(message_pk(message_id), META),
-                            "UpdateExpression": "ADD delivered :delivered, gone :gone, failed :failed",
-                            "ExpressionAttributeValues": _counts(result),
-                        }
-                    },
+                    self.table.update(
+                        message_pk(message_id), slice_sk(shard), update, condition=condition, values=values
+                    ),
+                    self.table.update(
+                        message_pk(message_id),
+                        META,
+                        "ADD delivered :delivered, gone :gone, failed :failed",
+                        values=_counts(result),
+                    ),
                 ]
             )
         except TransactionCancelled:
@@ -122,8 +106,8 @@ class ProgressStore(Table):
         """Mark the slice finished on the message (idempotent). True when this call
         finished the whole message."""
 
-        def attempt() -> bool | None:
-            item = self._get(message_pk(message_id), META, projection="slices, doneSlices")
+        def attempt() -> bool | LostRace:
+            item = self.table.get(message_pk(message_id), META, projection="slices, doneSlices")
             if item is None:
                 return False  # expired, or never created: nothing to account for
             done = {int(n) for n in item.get("doneSlices", set())}
@@ -143,48 +127,40 @@ class ProgressStore(Table):
                 update += " SET #s = :done"
                 names["#s"] = "status"
                 values[":done"] = {"S": "done"}
-            message_update: dict[str, Any] = {
-                "TableName": self._table,
-                "Key": key(message_pk(message_id), META),
-                "UpdateExpression": update,
-                "ConditionExpression": condition,
-                "ExpressionAttributeValues": values,
-            }
-            if names:
-                message_update["ExpressionAttributeNames"] = names
-            actions: list[dict[str, Any]] = [{"Update": message_update}]
+            actions = [
+                self.table.update(
+                    message_pk(message_id), META, update, condition=condition, names=names or None, values=values
+                )
+            ]
             if last:
-                actions.append(self._add(group_pk(group), META, "pending", -1))
+                actions.append(self.table.add(group_pk(group), META, "pending", -1))
             try:
-                self._transact(actions)
+                self.table.transact(actions)
             except TransactionCancelled:
-                return None  # another slice finished meanwhile: read again
+                return LOST_RACE  # another slice finished meanwhile: read again
             return last
 
-        finished: bool = retry_on_conflict(attempt, "record the slice")
-        return finished
+        return optimistic(attempt, "record the slice")
 
     def abandon_message(self, message_id: str, group: str) -> None:
         """The message could not be queued: mark it failed and release the group."""
         with suppress(TransactionCancelled):  # already finished or abandoned
-            self._transact(
+            self.table.transact(
                 [
-                    {
-                        "Update": {
-                            "TableName": self._table,
-                            "Key": key(message_pk(message_id), META),
-                            "UpdateExpression": "SET #s = :failed",
-                            "ConditionExpression": "#s = :queued",
-                            "ExpressionAttributeNames": {"#s": "status"},
-                            "ExpressionAttributeValues": {":failed": {"S": "failed"}, ":queued": {"S": "queued"}},
-                        }
-                    },
-                    self._add(group_pk(group), META, "pending", -1),
+                    self.table.update(
+                        message_pk(message_id),
+                        META,
+                        "SET #s = :failed",
+                        condition="#s = :queued",
+                        names={"#s": "status"},
+                        values={":failed": {"S": "failed"}, ":queued": {"S": "queued"}},
+                    ),
+                    self.table.add(group_pk(group), META, "pending", -1),
                 ]
             )
 
     def message_progress(self, message_id: str) -> MessageProgress | None:
-        item = self._get(message_pk(message_id), META)
+        item = self.table.get(message_pk(message_id), META)
         if item is None:
             return None
         slices, slices_done = int(item["slices"]), len(item.get("doneSlices", set()))

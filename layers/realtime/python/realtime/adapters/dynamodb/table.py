@@ -1,4 +1,6 @@
-"""Keys, item (de)serialisation, transactions and error translation for the one table."""
+"""The one table: its client and name, the action builders every store uses, item
+(de)serialisation, optimistic retries, and the one place DynamoDB errors become domain
+errors (throttling or an outage after botocore's own retries → ServiceUnavailable)."""
 
 from __future__ import annotations
 
@@ -6,22 +8,18 @@ import random
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import BotoCoreError, ClientError
 
+from realtime.adapters.dynamodb.keys import key
 from realtime.domain.models import Connection
 from realtime.errors import ServiceUnavailable
+from realtime.retries import LOST_RACE, LostRace, optimistic
 
-PK = "pk"
-SK = "sk"
-TTL_ATTRIBUTE = "ttl"
-META = "META"
-STATS_PK = "STATS"
-LATEST_PK = "LATEST"
-SWEEP_CURSOR_PK = "SWEEP#CURSOR"
+__all__ = ["LOST_RACE", "LostRace", "Table", "TransactionCancelled", "optimistic"]
 
 # Errors that mean "DynamoDB is busy": botocore has already retried them.
 _THROTTLING_CODES = {
@@ -31,46 +29,20 @@ _THROTTLING_CODES = {
     "InternalServerError",
     "ServiceUnavailable",
 }
+# TransactionConflict (another transaction on the same items) is retried this many times.
 TRANSACTION_ATTEMPTS = 8
+
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
 
-
-def connection_pk(connection_id: str) -> str:
-    return f"CONN#{connection_id}"
-
-
-def group_pk(group: str) -> str:
-    return f"GRP#{group}"
+# Connection data outlives the moment the sweeper removes it by a day: TTL is the backstop
+# that deletes garbage if the sweeper is ever off, never the mechanism that keeps counts.
+TTL_GRACE = timedelta(days=1)
 
 
-def member_pk(group: str, shard: int) -> str:
-    """One membership shard of a group: its own partition, one slice of a queued fan-out."""
-    return f"MEM#{group}#{shard}"
-
-
-def message_pk(message_id: str) -> str:
-    return f"MSG#{message_id}"
-
-
-def user_pk(user_id: str) -> str:
-    return f"USER#{user_id}"
-
-
-def history_pk(group: str) -> str:
-    return f"HIST#{group}"
-
-
-def seq_sk(seq: int) -> str:
-    return f"SEQ#{seq:020d}"  # zero-padded so the string order is the numeric order
-
-
-def sweep_pk(bucket: datetime) -> str:
-    return f"SWEEP#{bucket.astimezone(UTC):%Y%m%dT%H%M}"
-
-
-def key(pk: str, sk: str) -> dict[str, Any]:
-    return {PK: {"S": pk}, SK: {"S": sk}}
+def connection_ttl(connection: Connection) -> int:
+    """The TTL of the items a connection owns (indexes, memberships)."""
+    return int((connection.expires_at + TTL_GRACE).timestamp())
 
 
 def to_attributes(item: dict[str, Any]) -> dict[str, Any]:
@@ -81,13 +53,8 @@ def from_attributes(item: dict[str, Any]) -> dict[str, Any]:
     return {name: _deserializer.deserialize(value) for name, value in item.items()}
 
 
-# Connection data outlives the moment the sweeper removes it by a day: TTL is the backstop
-# that deletes garbage if the sweeper is ever off, never the mechanism that keeps counts.
-TTL_GRACE = timedelta(days=1)
-
-
-def item_ttl(connection: Connection) -> int:
-    return int((connection.expires_at + TTL_GRACE).timestamp())
+def number(value: int | float) -> dict[str, str]:
+    return {"N": str(value)}
 
 
 class TransactionCancelled(Exception):
@@ -109,60 +76,75 @@ class TransactionCancelled(Exception):
 
 
 class Table:
-    """The DynamoDB client and table name, with the helpers every store uses."""
+    """The DynamoDB client and table name, with the helpers every store uses. Stores hold
+    one (composition): a store is a set of access patterns, not a kind of table."""
 
-    def __init__(self, client: Any, table_name: str, *, page_size: int | None = None) -> None:
-        self._client = client
-        self._table = table_name
+    def __init__(self, client: Any, name: str, *, page_size: int | None = None) -> None:
+        self.client = client
+        self.name = name
         # Items per Query page; None lets DynamoDB fill 1 MB pages (tests use small pages).
-        self._page_kwargs = {"PaginationConfig": {"PageSize": page_size}} if page_size else {}
+        self._page_size = page_size
 
-    def _put(self, item: dict[str, Any], condition: str | None = None) -> dict[str, Any]:
-        action: dict[str, Any] = {"TableName": self._table, "Item": to_attributes(item)}
+    # -- transaction actions ---------------------------------------------------------------
+
+    def put(self, item: dict[str, Any], condition: str | None = None) -> dict[str, Any]:
+        action: dict[str, Any] = {"TableName": self.name, "Item": to_attributes(item)}
         if condition:
             action["ConditionExpression"] = condition
         return {"Put": action}
 
-    def _delete(
+    def delete(
         self, pk: str, sk: str, condition: str | None = None, values: dict[str, Any] | None = None
     ) -> dict[str, Any]:
-        action: dict[str, Any] = {"TableName": self._table, "Key": key(pk, sk)}
+        action: dict[str, Any] = {"TableName": self.name, "Key": key(pk, sk)}
         if condition:
             action["ConditionExpression"] = condition
         if values:
             action["ExpressionAttributeValues"] = values
         return {"Delete": action}
 
-    def _check(self, pk: str, sk: str, condition: str, values: dict[str, Any] | None = None) -> dict[str, Any]:
-        action: dict[str, Any] = {
-            "TableName": self._table,
-            "Key": key(pk, sk),
-            "ConditionExpression": condition,
-        }
+    def check(self, pk: str, sk: str, condition: str, values: dict[str, Any] | None = None) -> dict[str, Any]:
+        action: dict[str, Any] = {"TableName": self.name, "Key": key(pk, sk), "ConditionExpression": condition}
         if values:
             action["ExpressionAttributeValues"] = values
         return {"ConditionCheck": action}
 
-    def _add(self, pk: str, sk: str, attribute: str, delta: int) -> dict[str, Any]:
-        return {
-            "Update": {
-                "TableName": self._table,
-                "Key": key(pk, sk),
-                "UpdateExpression": "ADD #n :d",
-                "ExpressionAttributeNames": {"#n": attribute},
-                "ExpressionAttributeValues": {":d": {"N": str(delta)}},
-            }
-        }
+    def add(self, pk: str, sk: str, attribute: str, delta: int) -> dict[str, Any]:
+        return self.update(pk, sk, "ADD #n :d", names={"#n": attribute}, values={":d": number(delta)})
 
-    def _get(self, pk: str, sk: str, projection: str | None = None) -> dict[str, Any] | None:
-        kwargs: dict[str, Any] = {"TableName": self._table, "Key": key(pk, sk), "ConsistentRead": True}
+    def update(
+        self,
+        pk: str,
+        sk: str,
+        expression: str,
+        *,
+        condition: str | None = None,
+        names: dict[str, str] | None = None,
+        values: dict[str, Any] | None = None,
+        return_on_failure: bool = False,
+    ) -> dict[str, Any]:
+        action: dict[str, Any] = {"TableName": self.name, "Key": key(pk, sk), "UpdateExpression": expression}
+        if condition:
+            action["ConditionExpression"] = condition
+        if names:
+            action["ExpressionAttributeNames"] = names
+        if values:
+            action["ExpressionAttributeValues"] = values
+        if return_on_failure:  # a lost race returns the item as the winner left it
+            action["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
+        return {"Update": action}
+
+    # -- calls -----------------------------------------------------------------------------
+
+    def get(self, pk: str, sk: str, projection: str | None = None) -> dict[str, Any] | None:
+        kwargs: dict[str, Any] = {"TableName": self.name, "Key": key(pk, sk), "ConsistentRead": True}
         if projection:
             kwargs["ProjectionExpression"] = projection
         with translated_errors():
-            response = self._client.get_item(**kwargs)
+            response = self.client.get_item(**kwargs)
         return from_attributes(response["Item"]) if "Item" in response else None
 
-    def _query(
+    def query(
         self,
         pk: str,
         *,
@@ -184,7 +166,7 @@ class Table:
             condition += " AND sk > :after"
             values[":after"] = {"S": after}
         kwargs: dict[str, Any] = {
-            "TableName": self._table,
+            "TableName": self.name,
             "KeyConditionExpression": condition,
             "ExpressionAttributeValues": values,
             "ConsistentRead": consistent,
@@ -193,22 +175,78 @@ class Table:
             kwargs["ProjectionExpression"] = projection
         if names:
             kwargs["ExpressionAttributeNames"] = names
-        pagination = {"PageSize": page_size} if page_size else {}
-        pagination |= self._page_kwargs.get("PaginationConfig", {})
+        pagination: dict[str, int] = {}
+        if page_size or self._page_size:
+            pagination["PageSize"] = self._page_size or page_size or 0
         if limit is not None:
             pagination["MaxItems"] = limit
-        paginator = self._client.get_paginator("query")
+        paginator = self.client.get_paginator("query")
         with translated_errors():
             for page in paginator.paginate(**kwargs, PaginationConfig=pagination):
                 yield [from_attributes(item) for item in page["Items"]]
 
-    def _transact(self, actions: list[dict[str, Any]]) -> None:
+    def put_item(
+        self,
+        item: dict[str, Any],
+        *,
+        condition: str | None = None,
+        names: dict[str, str] | None = None,
+        values: dict[str, Any] | None = None,
+    ) -> bool:
+        """One PutItem; False when its condition failed."""
+        kwargs = _expression({"TableName": self.name, "Item": to_attributes(item)}, condition, names, values)
+        return self._conditional(self.client.put_item, kwargs) is not None
+
+    def update_item(
+        self,
+        pk: str,
+        sk: str,
+        expression: str,
+        *,
+        condition: str | None = None,
+        names: dict[str, str] | None = None,
+        values: dict[str, Any] | None = None,
+        returns: str | None = None,
+    ) -> dict[str, Any] | None:
+        """One UpdateItem; the attributes it returns (with `returns`, e.g. "ALL_NEW"; else
+        {}), or None when its condition failed."""
+        kwargs = _expression(
+            {"TableName": self.name, "Key": key(pk, sk), "UpdateExpression": expression}, condition, names, values
+        )
+        if returns:
+            kwargs["ReturnValues"] = returns
+        response = self._conditional(self.client.update_item, kwargs)
+        return None if response is None else from_attributes(response.get("Attributes", {}))
+
+    def delete_item(
+        self, pk: str, sk: str, *, condition: str | None = None, values: dict[str, Any] | None = None
+    ) -> bool:
+        """One DeleteItem; False when its condition failed."""
+        kwargs = _expression({"TableName": self.name, "Key": key(pk, sk)}, condition, None, values)
+        return self._conditional(self.client.delete_item, kwargs) is not None
+
+    def batch_get(self, keys: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        """Items by pk (consistent reads), unprocessed keys retried."""
+        found: dict[str, dict[str, Any]] = {}
+        request: dict[str, Any] = {self.name: {"Keys": keys, "ConsistentRead": True}}
+        with translated_errors():
+            for attempt in range(TRANSACTION_ATTEMPTS):
+                response = self.client.batch_get_item(RequestItems=request)
+                for item in response["Responses"].get(self.name, []):
+                    found[item["pk"]["S"]] = from_attributes(item)
+                request = response.get("UnprocessedKeys") or {}
+                if not request:
+                    return found
+                _pause(attempt)
+        raise ServiceUnavailable("DynamoDB kept keys unprocessed; retry later")
+
+    def transact(self, actions: list[dict[str, Any]]) -> None:
         """Commit `actions` atomically. A failed condition raises TransactionCancelled;
         conflicts with concurrent transactions are retried with jitter."""
         for attempt in range(TRANSACTION_ATTEMPTS):
             try:
                 with translated_errors(passthrough={"TransactionCanceledException"}):
-                    self._client.transact_write_items(TransactItems=actions)
+                    self.client.transact_write_items(TransactItems=actions)
                 return
             except ClientError as exc:
                 cancelled = exc.response.get("CancellationReasons", [])
@@ -217,41 +255,34 @@ class Table:
                     raise TransactionCancelled(reasons, [reason.get("Item") for reason in cancelled]) from exc
                 if attempt + 1 == TRANSACTION_ATTEMPTS:
                     raise ServiceUnavailable("DynamoDB transaction kept conflicting; retry later") from exc
-                pause(attempt)
+                _pause(attempt)
+
+    @staticmethod
+    def _conditional(call: Callable[..., dict[str, Any]], kwargs: dict[str, Any]) -> dict[str, Any] | None:
+        """The call's response, or None when its condition failed."""
+        try:
+            with translated_errors():
+                return call(**kwargs)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+            return None
 
 
-def pause(attempt: int = 0) -> None:
+def _expression(
+    kwargs: dict[str, Any], condition: str | None, names: dict[str, str] | None, values: dict[str, Any] | None
+) -> dict[str, Any]:
+    if condition:
+        kwargs["ConditionExpression"] = condition
+    if names:
+        kwargs["ExpressionAttributeNames"] = names
+    if values:
+        kwargs["ExpressionAttributeValues"] = values
+    return kwargs
+
+
+def _pause(attempt: int) -> None:
     time.sleep(random.uniform(0, min(0.2, 0.005 * 2**attempt)))  # noqa: S311 - jitter, not crypto
-
-
-# How often an optimistic write tries when it keeps losing races (each lost race means
-# another writer succeeded), never longer than well inside API Gateway's 29 s; its backoff
-# is full jitter below a cap that doubles from 5 ms to 100 ms.
-CONFLICT_ROUNDS = 64
-CONFLICT_BUDGET_SECONDS = 20.0
-_CONFLICT_BACKOFF_BASE, _CONFLICT_BACKOFF_CAP = 0.005, 0.1
-
-
-def retry_on_conflict(
-    attempt: Callable[[], Any | None],
-    what: str,
-    *,
-    rounds: int = CONFLICT_ROUNDS,
-    budget: float = CONFLICT_BUDGET_SECONDS,
-) -> Any:
-    """Run `attempt` until it returns something other than None (None = lost a race), at
-    most `rounds` times and `budget` seconds; then ServiceUnavailable (nothing was
-    written: retry later)."""
-    deadline = time.monotonic() + budget
-    for round_ in range(rounds):
-        result = attempt()
-        if result is not None:
-            return result
-        if time.monotonic() >= deadline:
-            break
-        ceiling = min(_CONFLICT_BACKOFF_CAP, _CONFLICT_BACKOFF_BASE * 2 ** min(round_, 10))
-        time.sleep(random.uniform(0, ceiling))  # noqa: S311 - jitter, not crypto
-    raise ServiceUnavailable(f"could not {what}: too many concurrent changes; retry later")
 
 
 @contextmanager

@@ -1,0 +1,59 @@
+"""The process-wide state a local stack changes: os.environ, and what the handlers and
+the shared layer cache from it at cold start. Both are restored on stop, so a test
+session that starts a stack leaves the process as it found it."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping
+
+from local.emulated.lambdas import unload_handlers
+
+# A developer's own AWS settings must never reach the handlers: they would send calls
+# to a real account, or fail on a profile that only exists on that machine.
+_FOREIGN_AWS_VARIABLES = (
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_SESSION_TOKEN",
+    "AWS_SECURITY_TOKEN",
+    "AWS_ENDPOINT_URL",
+)
+
+SavedEnvironment = dict[str, str | None]
+
+
+def apply(values: Mapping[str, str]) -> SavedEnvironment:
+    """Set `values` (and unset foreign AWS variables); return what to restore."""
+    saved = {name: os.environ.get(name) for name in (*values, *_FOREIGN_AWS_VARIABLES)}
+    for name in _FOREIGN_AWS_VARIABLES:
+        os.environ.pop(name, None)
+    os.environ.update(values)
+    forget_cold_start_state()
+    return saved
+
+
+def restore(saved: SavedEnvironment) -> None:
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+    forget_cold_start_state()
+
+
+def forget_cold_start_state() -> None:
+    """Drop the loaded handlers, and everything the shared layer caches at module level
+    (settings, the composition root's wired hub and clients), so the next load is a cold
+    start against the current environment."""
+    unload_handlers()
+    for name, module in list(sys.modules.items()):
+        if name != "realtime" and not name.startswith("realtime."):
+            continue
+        for value in list(vars(module).values()):
+            # functools.cache / lru_cache wrappers defined in (or imported into) the layer.
+            if callable(value) and callable(getattr(value, "cache_clear", None)):
+                value.cache_clear()
+    observability = sys.modules.get("realtime.observability")
+    if observability is not None:  # imported before this environment was set
+        observability.reread_environment()

@@ -1,0 +1,1 @@
+"""Developer tools: a scriptable WebSocket client, local token minting, the OpenAPI printer."""
