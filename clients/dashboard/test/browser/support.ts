@@ -165,7 +165,16 @@ export async function violationsOf(page: Page): Promise<string[]> {
 export async function screenshot(page: Page, name: string): Promise<string> {
   mkdirSync(SCREENSHOTS, { recursive: true });
   const path = join(SCREENSHOTS, `${name}.png`);
-  await page.screenshot({ path, fullPage: true });
+  // Off-screen list items skip rendering (content-visibility: auto), and a full-page
+  // screenshot does not scroll: for the shot, the viewport is made as tall as the page.
+  const viewport = page.viewportSize();
+  const height = await page.evaluate(() => document.documentElement.scrollHeight);
+  if (viewport && height > viewport.height) await page.setViewportSize({ width: viewport.width, height });
+  try {
+    await page.screenshot({ path, fullPage: true });
+  } finally {
+    if (viewport && height > viewport.height) await page.setViewportSize(viewport);
+  }
   return path;
 }
 
