@@ -242,7 +242,7 @@ describe("the form agrees with the server's models", () => {
     const script = [
       "import json, sys",
       "from realtime import payload",
-      "from realtime.domain.events import validate_event_data",
+      "from realtime.domain.event_types import validate_event_data",
       "from realtime.errors import ValidationFailed",
       "def accepts(type, body):",
       "    try:",
