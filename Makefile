@@ -35,6 +35,13 @@ $(VENV)/.installed: requirements.lock
 	@$(PY) -c "import aws_lambda_powertools, moto, uvicorn, aws_cdk, cdk_nag" >&2
 	@touch $@
 
+# The Python client and its `realtime-hub` CLI (clients/python), editable in the virtualenv.
+$(VENV)/.client-installed: $(VENV)/.installed clients/python/pyproject.toml
+	@$(VENV)/bin/pip install --quiet --no-deps --editable ./clients/python 2>&1 \
+		| grep -v "^WARNING: Location" >&2 || true
+	@$(VENV)/bin/realtime-hub --help >/dev/null
+	@touch $@
+
 node_modules/.installed: package.json package-lock.json clients/sdk/package.json clients/dashboard/package.json
 	@npm ci --no-audit --no-fund --loglevel=error >&2
 	@touch $@
@@ -59,7 +66,7 @@ $(DASHBOARD)/dist/.built: node_modules/.installed $(SDK)/dist/.built $(DASHBOARD
 	@$(DASHBOARD_NPM) run -s build >&2
 	@touch $@
 
-install: $(VENV)/.installed node_modules/.installed $(SDK)/dist/.built $(DASHBOARD)/dist/.built
+install: $(VENV)/.installed $(VENV)/.client-installed node_modules/.installed $(SDK)/dist/.built $(DASHBOARD)/dist/.built
 
 sdk: $(SDK)/dist/.built
 
@@ -94,7 +101,7 @@ chromium:
 dashboard-e2e: $(VENV)/.installed node_modules/.installed $(DASHBOARD)/dist/.built chromium
 	$(DASHBOARD_NPM) run -s test:browser
 
-dev: $(VENV)/.installed $(SDK)/dist/.built $(DASHBOARD)/dist/.built
+dev: $(VENV)/.installed $(VENV)/.client-installed $(SDK)/dist/.built $(DASHBOARD)/dist/.built
 	$(PY) -m local --port $(PORT)
 
 token: $(VENV)/.installed
@@ -106,6 +113,7 @@ lint: $(VENV)/.installed
 
 typecheck: $(VENV)/.installed
 	$(VENV)/bin/mypy layers/realtime/python/realtime local tests bench
+	$(VENV)/bin/mypy clients/python/src/realtime_hub
 	$(VENV)/bin/mypy functions/*/handler.py
 
 unit: $(VENV)/.installed
