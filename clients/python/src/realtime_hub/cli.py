@@ -426,7 +426,13 @@ def run(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     stream = out or sys.stdout
     args: argparse.Namespace | None = None
     try:
-        args = parser().parse_args(argv)
+        cli = parser()
+        args, extra = cli.parse_known_args(argv)
+        # argparse stops filling `key=value` fields at the first option: the rest come back here.
+        if extra and args.command == "publish" and all("=" in item and not item.startswith("-") for item in extra):
+            args.fields = [*args.fields, *extra]
+        elif extra:
+            cli.error(f"unrecognized arguments: {' '.join(extra)}")
         args.json = getattr(args, "json", False)
         config = resolve(args)
         code: int = args.handler(args, config, stream)
