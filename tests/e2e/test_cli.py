@@ -201,20 +201,9 @@ async def test_token_mints_a_local_token_the_hub_accepts(stack: ObservedDeployme
 
 
 async def test_exit_codes(stack: ObservedDeployment) -> None:
-    env = environment(stack, token("cli-codes"))
-    code, out, _ = await cli(env, "--help")
-    assert code == 0 and "exit codes" in out
-    for command in ("publish", "tail", "stats", "presence", "history", "token"):
-        code, out, _ = await cli(env, command, "--help")
-        assert code == 0 and "exit codes" in out, command
-
+    env = environment(stack, token("cli-codes"))  # (more usage errors: tests/unit/test_python_client_cli.py)
     code, _, err = await cli(env, "publish", "Alert", "title=only a title")  # the model refuses it: nothing sent
     assert code == 2 and "message: Field required" in err
-    code, _, err = await cli(env, "publish", "NoSuchType", "a=b")
-    assert code == 2 and "unknown event type" in err
-    code, _, _ = await cli(env, "no-such-command")
-    assert code == 2
-
     code, _, err = await cli(env, "--json", "publish", "Alert", "--group", "no-such-group", "title=t", "message=m")
     assert code == 1 and json.loads(err)["code"] == "UnknownGroup"
     code, _, err = await cli(env, "--token", "not-a-jwt", "presence", "alerts")

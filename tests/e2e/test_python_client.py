@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Iterator
 
 import pytest
 
@@ -167,3 +168,33 @@ async def test_the_subscriber_resumes_after_the_hub_closes_its_connection(stack:
     assert subscriber.connects == 2
     assert any(r.startswith("resumed alerts") for r in reports), reports
     await asyncio.to_thread(stack.wait_idle)
+
+
+@pytest.fixture
+def queued_fanout(stack: ObservedDeployment) -> Iterator[None]:
+    """Groups of more than 2 members fan out through the queue."""
+    stack.redeploy({"FANOUT_QUEUE_THRESHOLD": "2", "MEMBER_SHARD_SIZE": "2"})
+    yield
+    stack.wait_fanout_idle()
+    stack.redeploy({"FANOUT_QUEUE_THRESHOLD": "500", "MEMBER_SHARD_SIZE": "1000"})
+
+
+async def test_wait_until_done_follows_a_queued_fanout(stack: ObservedDeployment, queued_fanout: None) -> None:
+    async with Clients(stack) as clients, hub(stack) as client:
+        dashboards = await clients.open_many(4)
+        for dashboard in dashboards:
+            await subscribe(dashboard, "analytics")
+        published = await client.analytics(et.AnalyticsUpdate(metrics={"cpu": 0.5}))
+        assert published.queued and published.recipients == 4 and published.delivered is None
+        progress = await client.wait_until_done(published, interval=0.05, timeout=30)
+        assert (progress.status, progress.done, progress.delivered, progress.failed) == ("done", True, 4, 0)
+        assert progress.slices is not None and progress.slices == progress.slices_done
+        for dashboard in dashboards:
+            assert (await dashboard.receive())["id"] == published.id
+
+        [result] = await client.publish_batch([et.AnalyticsUpdate(metrics={"cpu": 0.6})])
+        assert (result.status, result.queued, result.recipients) == (202, True, 4)
+        assert result.id is not None
+        assert (await client.wait_until_done(result.id, interval=0.05, timeout=30)).delivered == 4
+        for dashboard in dashboards:
+            assert (await dashboard.receive())["id"] == result.id

@@ -90,6 +90,24 @@ def test_publish_refuses_invalid_data_before_sending(capsys: pytest.CaptureFixtu
     assert json.loads(capsys.readouterr().err.splitlines()[-1])["error"] == "--group or --user, not both"
 
 
+@pytest.mark.parametrize("command", ["publish", "tail", "stats", "presence", "history", "token"])
+def test_every_command_has_help_with_the_exit_codes(command: str, capsys: pytest.CaptureFixture[str]) -> None:
+    for argv in (["--help"], [command, "--help"]):
+        with pytest.raises(SystemExit) as exited:
+            run(argv, io.StringIO())
+        assert exited.value.code == 0
+        assert "exit codes: 0 done; 1 the hub refused" in capsys.readouterr().out
+
+
+def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    for argv in (["no-such-command"], ["presence"], ["history", "g", "--after", "x"], ["stats", "--bogus"]):
+        with pytest.raises(SystemExit) as exited:
+            run(argv, io.StringIO())
+        assert exited.value.code == USAGE, argv
+    assert run(["--config", "/nonexistent", "--profile", "prod", "stats"], io.StringIO()) == USAGE
+    assert "no profile file" in capsys.readouterr().err
+
+
 def envelope(seq: int, epoch: str = "e") -> Envelope:
     return Envelope.model_validate(
         {
