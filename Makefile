@@ -23,6 +23,7 @@ help:
 	@echo "make dev     - install, then run the local stack on 127.0.0.1:$(PORT) (PORT= overrides)"
 	@echo "make test    - install, then lint, type-check and run every test"
 	@echo "make -s token SUB=alice ROLES=admin - print a local development JWT"
+	@echo ".venv/bin/realtime-hub --help - the operator CLI (publish, tail, stats, presence, history), installed by make dev"
 	@echo "make fuzz    - the REST and WebSocket fuzzers with many more examples (FUZZ_EXAMPLES=300)"
 	@echo "make bench   - benchmarks: the local stack (latency, throughput), then fan-out to 10k/100k simulated members"
 	@echo "make sdk-test / sdk-e2e / sdk-generate - the client SDK's unit tests, its tests against a local stack, its generated types"

@@ -342,3 +342,17 @@ def test_the_async_client_retries_batches_and_pages_the_same_way() -> None:
     keys = script.keys()
     assert keys[0] == keys[1] and len(sleeps) == 1
     assert [len(b["events"]) for b in script.bodies()[2:4]] == [100, 50]
+
+
+def test_retry_after_in_seconds_or_as_an_http_date() -> None:
+    from realtime_hub._core import retry_after
+
+    def answer(**headers: str) -> httpx.Response:
+        return httpx.Response(503, headers=headers)
+
+    assert retry_after(answer(**{"Retry-After": "3"})) == 3.0
+    assert retry_after(answer(**{"Retry-After": "0.5"})) == 0.5
+    dated = answer(**{"Retry-After": "Wed, 02 Dec 2026 10:00:07 GMT", "Date": "Wed, 02 Dec 2026 10:00:00 GMT"})
+    assert retry_after(dated) == 7.0
+    assert retry_after(answer(**{"Retry-After": "soon"})) is None
+    assert retry_after(answer()) is None
