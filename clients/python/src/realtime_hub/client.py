@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Iterator
 from typing import Any
 
 import httpx
@@ -364,7 +364,7 @@ class AsyncHub:
     async def history_page(self, group: str, *, after: int = 0, limit: int = 100) -> HistoryPage:
         return HistoryPage.model_validate(await self.call(_history_call(group, after, limit)))
 
-    async def history(self, group: str, *, after: int = 0, page_size: int = 100) -> AsyncIterator[Envelope]:
+    async def history(self, group: str, *, after: int = 0, page_size: int = 100) -> AsyncGenerator[Envelope, None]:
         cursor: int | None = after
         while cursor is not None:
             page = await self.history_page(group, after=cursor, limit=page_size)

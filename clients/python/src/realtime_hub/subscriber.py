@@ -205,15 +205,16 @@ class Subscriber:
             return
         start = at.seq
         try:
-            async for envelope in self.hub.history(group, after=start):
-                if envelope.seq > through:
-                    break
-                if envelope.epoch != epoch:
-                    continue
-                current = self.positions[group]
-                if envelope.seq > current.seq + 1:
-                    self.report(f"{group}: messages {current.seq + 1}..{envelope.seq - 1} are no longer stored")
-                self._accept(envelope)
+            async with contextlib.aclosing(self.hub.history(group, after=start)) as stored:
+                async for envelope in stored:
+                    if envelope.seq > through:
+                        break
+                    if envelope.epoch != epoch:
+                        continue
+                    current = self.positions[group]
+                    if envelope.seq > current.seq + 1:
+                        self.report(f"{group}: messages {current.seq + 1}..{envelope.seq - 1} are no longer stored")
+                    self._accept(envelope)
         except (ApiError, TransportError) as exc:
             self.report(f"{group}: could not read the history ({exc})")
         if self.positions[group].seq < through:
