@@ -113,6 +113,9 @@ def test_the_sync_client_batches_pages_and_reads(stack: ObservedDeployment) -> N
         me = client.me()
         assert me.user_id == "py-sync" and me.can_publish
         assert client.health() == {"status": "healthy"}
+        assert client.openapi()["openapi"].startswith("3.")
+        warned = client.alert_warning(et.Alert(title="Disk", message="91%", severity="info"))
+        assert [e.data["severity"] for e in client.history("alerts", after=warned.seq - 1)] == ["warning"]
         assert {p.group for p in client.groups()} >= {"alerts", "analytics", "admins", "user-activity"}
 
 

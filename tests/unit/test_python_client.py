@@ -356,3 +356,59 @@ def test_retry_after_in_seconds_or_as_an_http_date() -> None:
     assert retry_after(dated) == 7.0
     assert retry_after(answer(**{"Retry-After": "soon"})) is None
     assert retry_after(answer()) is None
+
+
+def test_the_clients_cover_every_route_of_the_openapi_document() -> None:
+    """Every operation of docs/openapi.json is reachable through a method of both clients."""
+    from pathlib import Path
+
+    document = json.loads((Path(__file__).resolve().parents[2] / "docs" / "openapi.json").read_text())
+    prefix = "/api/admin/realtime"
+    declared = {
+        (method.upper(), path.removeprefix(prefix)) for path, item in document["paths"].items() for method in item
+    }
+    declared.add(("GET", "/openapi.json"))  # the document itself (the route table of docs/protocol.md)
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        groups: Any = [] if request.url.path.endswith("/groups") else {}
+        body: dict[str, Any] = {**published(), "items": [], "next": None, "groups": groups, "results": [],
+                                "status": "done", "done": True, "connections": 0, "users": 0, "lastSeq": 0,
+                                "group": "g", "userId": "u", "roles": []}  # fmt: skip
+        return httpx.Response(200, json=body)
+
+    templates = {"/groups/g": "/groups/{group}", "/groups/g/history": "/groups/{group}/history",
+                 "/messages/m": "/messages/{message_id}", "/connections/c": "/connections/{connection_id}",
+                 "/users/u/connections": "/users/{user_id}/connections"}  # fmt: skip
+
+    def exercise(client: Any) -> list[Any]:
+        alert = et.Alert(title="t", message="m")
+        return [
+            client.health(), client.status(), client.me(), client.platform_snapshot(), client.openapi(),
+            client.platform_update(et.PlatformStatus(status="healthy")),
+            client.user_count(et.UserCountUpdate(total_users=1, active_users=1)),
+            client.generation_metrics(et.GenerationMetrics(total_generations=1)),
+            client.revenue(et.RevenueUpdate(total_revenue=1, currency="EUR")),
+            client.analytics(et.AnalyticsUpdate(metrics={"a": 1})), client.test_message(et.TestMessage(message="m")),
+            client.alert(alert), client.alert_warning(alert), client.alert_error(alert),
+            client.performance_alert(et.PerformanceAlert(metric="m", value=1, threshold=1)),
+            client.user_action(et.UserAction(user_id="u", action="a")),
+            client.role_assignment(et.RoleAssignment(user_id="u", role="r", change="assigned")),
+            client.system_event(et.SystemEvent(event_type="e", message="m")), client.publish(alert),
+            client.groups(), client.presence("g"), client.history_page("g"), client.message("m"),
+            client.close_connection("c"), client.close_user_connections("u"),
+        ]  # fmt: skip
+
+    script = Script(*[answer] * 60)
+    client, _ = hub(script)
+    exercise(client)
+
+    async def asynchronous() -> None:
+        async with AsyncHub(BASE, auth="t", transport=httpx.MockTransport(script)) as client:
+            await asyncio.gather(*exercise(client))
+
+    asyncio.run(asynchronous())
+    called = [
+        (r.method, templates.get(p, p)) for r in script.requests for p in [r.url.path.removeprefix("/prod" + prefix)]
+    ]
+    half = len(called) // 2
+    assert set(called[:half]) == declared and set(called[half:]) == declared

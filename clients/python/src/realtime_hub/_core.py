@@ -156,8 +156,8 @@ def publish_call(data: et.EventData, *, group: str | None, user_id: str | None, 
     return Call("POST", "/publish", Event(data=data, group=group, user_id=user_id).body(), None, idempotency_key)
 
 
-def event_call(data: et.EventData, idempotency_key: str | None) -> Call:
-    route = EVENT_ROUTES.get(type(data))
+def event_call(data: et.EventData, idempotency_key: str | None, route: str | None = None) -> Call:
+    route = route or EVENT_ROUTES.get(type(data))
     if route is None:
         raise TypeError(f"{type(data).__qualname__} is not one of the hub's event models")
     return Call("POST", route, et.normalise(data), None, idempotency_key)

@@ -149,8 +149,8 @@ class Hub:
             results.extend(_results(self.call(call)))
         return results
 
-    def _event(self, data: et.EventData, idempotency_key: str | None) -> Published:
-        return Published.model_validate(self.call(_core.event_call(data, self._options.key(idempotency_key))))
+    def _event(self, data: et.EventData, idempotency_key: str | None, route: str | None = None) -> Published:
+        return Published.model_validate(self.call(_core.event_call(data, self._options.key(idempotency_key), route)))
 
     def platform_update(self, data: et.PlatformStatus, *, idempotency_key: str | None = None) -> Published:
         return self._event(data, idempotency_key)
@@ -175,6 +175,14 @@ class Hub:
 
     def performance_alert(self, data: et.PerformanceAlert, *, idempotency_key: str | None = None) -> Published:
         return self._event(data, idempotency_key)
+
+    def alert_warning(self, data: et.Alert, *, idempotency_key: str | None = None) -> Published:
+        """`POST /alert/warning`: the severity is `warning` whatever `data` says."""
+        return self._event(data, idempotency_key, "/alert/warning")
+
+    def alert_error(self, data: et.Alert, *, idempotency_key: str | None = None) -> Published:
+        """`POST /alert/error`: the severity is `error` whatever `data` says."""
+        return self._event(data, idempotency_key, "/alert/error")
 
     def user_action(self, data: et.UserAction, *, idempotency_key: str | None = None) -> Published:
         return self._event(data, idempotency_key)
@@ -215,6 +223,11 @@ class Hub:
 
     def status(self) -> dict[str, Any]:
         body: dict[str, Any] = self.call(Call("GET", "/status"))
+        return body
+
+    def openapi(self) -> dict[str, Any]:
+        """The hub's OpenAPI 3.1 document."""
+        body: dict[str, Any] = self.call(Call("GET", "/openapi.json"))
         return body
 
     def message(self, message_id: str) -> MessageProgress:
@@ -325,8 +338,9 @@ class AsyncHub:
             results.extend(_results(await self.call(call)))
         return results
 
-    async def _event(self, data: et.EventData, idempotency_key: str | None) -> Published:
-        return Published.model_validate(await self.call(_core.event_call(data, self._options.key(idempotency_key))))
+    async def _event(self, data: et.EventData, idempotency_key: str | None, route: str | None = None) -> Published:
+        call = _core.event_call(data, self._options.key(idempotency_key), route)
+        return Published.model_validate(await self.call(call))
 
     async def platform_update(self, data: et.PlatformStatus, *, idempotency_key: str | None = None) -> Published:
         return await self._event(data, idempotency_key)
@@ -351,6 +365,12 @@ class AsyncHub:
 
     async def performance_alert(self, data: et.PerformanceAlert, *, idempotency_key: str | None = None) -> Published:
         return await self._event(data, idempotency_key)
+
+    async def alert_warning(self, data: et.Alert, *, idempotency_key: str | None = None) -> Published:
+        return await self._event(data, idempotency_key, "/alert/warning")
+
+    async def alert_error(self, data: et.Alert, *, idempotency_key: str | None = None) -> Published:
+        return await self._event(data, idempotency_key, "/alert/error")
 
     async def user_action(self, data: et.UserAction, *, idempotency_key: str | None = None) -> Published:
         return await self._event(data, idempotency_key)
@@ -390,6 +410,10 @@ class AsyncHub:
 
     async def status(self) -> dict[str, Any]:
         body: dict[str, Any] = await self.call(Call("GET", "/status"))
+        return body
+
+    async def openapi(self) -> dict[str, Any]:
+        body: dict[str, Any] = await self.call(Call("GET", "/openapi.json"))
         return body
 
     async def message(self, message_id: str) -> MessageProgress:
