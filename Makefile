@@ -25,6 +25,7 @@ help:
 	@echo "make dev     - install, then run the local stack on 127.0.0.1:$(PORT) (PORT= overrides)"
 	@echo "make test    - install, then lint, type-check and run every test"
 	@echo "make -s token SUB=alice ROLES=admin - print a local development JWT"
+	@echo ".venv/bin/realtime-hub --help - the operator CLI (publish, tail, stats, presence, history), installed by make dev"
 	@echo "make fuzz    - the REST and WebSocket fuzzers with many more examples (FUZZ_EXAMPLES=300)"
 	@echo "make bench   - benchmarks: the local stack (latency, throughput), then fan-out to 10k/100k simulated members"
 	@echo "make sdk-test / sdk-e2e / sdk-generate - the client SDK's unit tests, its tests against a local stack, its generated types"
@@ -35,6 +36,13 @@ $(VENV)/.installed: requirements.lock
 	@$(VENV)/bin/pip install --quiet --require-hashes -r requirements.lock 2>&1 \
 		| grep -v "^WARNING: Location" >&2 || true
 	@$(PY) -c "import aws_lambda_powertools, moto, uvicorn, aws_cdk, cdk_nag" >&2
+	@touch $@
+
+# The Python client and its `realtime-hub` CLI (clients/python), editable in the virtualenv.
+$(VENV)/.client-installed: $(VENV)/.installed clients/python/pyproject.toml
+	@$(VENV)/bin/pip install --quiet --no-deps --editable ./clients/python 2>&1 \
+		| grep -v "^WARNING: Location" >&2 || true
+	@$(VENV)/bin/realtime-hub --help >/dev/null
 	@touch $@
 
 node_modules/.installed: package.json package-lock.json clients/sdk/package.json clients/dashboard/package.json
@@ -61,7 +69,7 @@ $(DASHBOARD)/dist/.built: node_modules/.installed $(SDK)/dist/.built $(DASHBOARD
 	@$(DASHBOARD_NPM) run -s build >&2
 	@touch $@
 
-install: $(VENV)/.installed node_modules/.installed $(SDK)/dist/.built $(DASHBOARD)/dist/.built
+install: $(VENV)/.installed $(VENV)/.client-installed node_modules/.installed $(SDK)/dist/.built $(DASHBOARD)/dist/.built
 
 sdk: $(SDK)/dist/.built
 
@@ -96,7 +104,7 @@ chromium:
 dashboard-e2e: $(VENV)/.installed node_modules/.installed $(DASHBOARD)/dist/.built chromium
 	$(DASHBOARD_NPM) run -s test:browser
 
-dev: $(VENV)/.installed $(SDK)/dist/.built $(DASHBOARD)/dist/.built
+dev: $(VENV)/.installed $(VENV)/.client-installed $(SDK)/dist/.built $(DASHBOARD)/dist/.built
 	$(PY) -m local --port $(PORT)
 
 token: $(VENV)/.installed
@@ -108,6 +116,7 @@ lint: $(VENV)/.installed
 
 typecheck: $(VENV)/.installed
 	$(VENV)/bin/mypy layers/realtime/python/realtime local tests bench
+	$(VENV)/bin/mypy clients/python/src/realtime_hub
 	$(VENV)/bin/mypy functions/*/handler.py
 
 unit: $(VENV)/.installed

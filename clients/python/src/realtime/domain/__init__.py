@@ -1,0 +1,1 @@
+../../../../../layers/realtime/python/realtime/domain/__init__.py

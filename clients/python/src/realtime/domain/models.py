@@ -1,0 +1,1 @@
+../../../../../layers/realtime/python/realtime/domain/models.py

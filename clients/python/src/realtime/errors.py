@@ -1,0 +1,1 @@
+../../../../layers/realtime/python/realtime/errors.py

@@ -1,0 +1,3 @@
+from realtime_hub.cli import main
+
+main()
