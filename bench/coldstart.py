@@ -1,4 +1,4 @@
-"""`python -m bench.coldstart [--runs N] [--no-invoke] [--importtime NAME]`: the cold start of
+"""`python -m bench.coldstart [--runs N] [--no-invoke] [--importtime NAME] [--powertools]`: the cold start of
 every function, side by side with a bare `import boto3` plus one client, in the same run.
 
 Each sample is a fresh interpreter (`python -c`), as a new Lambda execution environment:
@@ -19,7 +19,8 @@ invocation's wall time, and the ratio to the baseline: the median of each sample
 the baseline sample taken just before it (pairs share the machine's load of that moment).
 
 `--importtime NAME` prints where one function's import spends its time (`python -X
-importtime`, heaviest cumulative first) instead.
+importtime`, heaviest cumulative first) instead; `--powertools` what Logger, Metrics and
+Tracer (as configured here, and with its default patches) each add to an init.
 """
 
 from __future__ import annotations
@@ -328,6 +329,56 @@ def format_table(results: dict) -> str:
     return "\n".join(lines)
 
 
+# What each Powertools utility adds to an init: each timed from what the function has already
+# imported at that point (the `setup`), in a fresh interpreter with tracing on, as deployed.
+POWERTOOLS_PARTS: dict[str, tuple[str, str]] = {
+    "Logger": ("import json, logging", "from aws_lambda_powertools import Logger; Logger()"),
+    "Metrics": ("import aws_lambda_powertools", "from aws_lambda_powertools import Metrics; Metrics()"),
+    "Tracer, botocore only": (
+        "import boto3, aws_lambda_powertools",
+        "from aws_lambda_powertools import Tracer; Tracer(patch_modules=['botocore'])",
+    ),
+    "Tracer, default patches": (
+        "import boto3, aws_lambda_powertools",
+        "from aws_lambda_powertools import Tracer; Tracer()",
+    ),
+}
+
+_PART_CODE = """
+import json, time
+{setup}
+wall, cpu = time.perf_counter(), time.process_time()
+{timed}
+print(json.dumps({{"init_wall": time.perf_counter() - wall, "init_cpu": time.process_time() - cpu}}))
+"""
+
+
+def powertools_costs(runs: int = DEFAULT_RUNS) -> dict[str, dict[str, dict[str, float]]]:
+    """Median and min-max init wall and CPU of each part of POWERTOOLS_PARTS."""
+    env = function_environment("connect", port=9, dynamodb_endpoint="http://127.0.0.1:9")
+    samples: dict[str, list[dict[str, Any]]] = {part: [] for part in POWERTOOLS_PARTS}
+    for round_number in range(runs + 1):
+        for part, (setup, timed) in POWERTOOLS_PARTS.items():
+            sample = _run_child(_PART_CODE.format(setup=setup, timed=timed), env)
+            if round_number > 0:
+                samples[part].append(sample)
+    return {
+        part: {key: _summary([s[key] for s in values]) for key in ("init_wall", "init_cpu")}
+        for part, values in samples.items()
+    }
+
+
+def format_powertools_costs(costs: dict[str, dict[str, dict[str, float]]]) -> str:
+    lines = [f"{'Powertools at init':24} {'wall ms':>16} {'cpu ms':>16}"]
+    for part, summaries in costs.items():
+        wall, cpu = summaries["init_wall"], summaries["init_cpu"]
+        lines.append(
+            f"{part:24} {wall['median'] * 1000:6.1f} ({wall['min'] * 1000:.0f}-{wall['max'] * 1000:.0f})"
+            f" {cpu['median'] * 1000:6.1f} ({cpu['min'] * 1000:.0f}-{cpu['max'] * 1000:.0f})"
+        )
+    return "\n".join(lines)
+
+
 def importtime(name: str, top: int = 40) -> str:
     """The heaviest imports (cumulative) of one function's cold start, `-X importtime`."""
     env = function_environment(name, port=9, dynamodb_endpoint="http://127.0.0.1:9")
@@ -355,10 +406,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--no-invoke", action="store_true", help="imports only: no local stack, no first call")
     parser.add_argument("--only", nargs="+", choices=FUNCTIONS, help="measure these functions only")
     parser.add_argument("--importtime", choices=FUNCTIONS, help="print one function's heaviest imports")
+    parser.add_argument("--powertools", action="store_true", help="what Logger, Metrics and Tracer cost at init")
     parser.add_argument("--json", type=Path, help="also save the results here")
     args = parser.parse_args(argv)
     if args.importtime:
         print(importtime(args.importtime))
+        return
+    if args.powertools:
+        print(format_powertools_costs(powertools_costs(args.runs)))
         return
     results = measure(args.runs, functions=tuple(args.only or FUNCTIONS), invoke=not args.no_invoke)
     print(format_table(results))

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import json
 
-from bench.coldstart import BASELINE, FUNCTIONS, format_table, function_environment, measure
+from bench.coldstart import (
+    BASELINE,
+    FUNCTIONS,
+    POWERTOOLS_PARTS,
+    format_powertools_costs,
+    format_table,
+    function_environment,
+    measure,
+    powertools_costs,
+)
 
 
 def test_every_function_is_measured_with_the_deployed_switches() -> None:
@@ -31,3 +40,11 @@ def test_one_run_of_one_function_gives_medians_and_ratios() -> None:
     assert entry["imported"]["boto3"] is False
     table = format_table(results)
     assert BASELINE in table and "authorizer" in table
+
+
+def test_the_powertools_parts_are_each_measured() -> None:
+    costs = powertools_costs(1)
+    assert set(costs) == set(POWERTOOLS_PARTS)
+    for summaries in costs.values():
+        assert summaries["init_wall"]["median"] > 0
+    assert "Logger" in format_powertools_costs(costs)
