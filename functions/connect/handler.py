@@ -1,14 +1,14 @@
 """$connect: record the connection (the authorizer has already verified the token)."""
 
-from realtime import bootstrap
+from realtime import bootstrap, tracing
 from realtime.entrypoints.websocket import on_connect
-from realtime.observability import logger, metrics, tracer
+from realtime.observability import logger, metrics
 
 hub = bootstrap.hub()  # configuration is validated and the adapters built at cold start
 
 
 @logger.inject_lambda_context(correlation_id_path="requestContext.connectionId")
-@tracer.capture_lambda_handler
+@tracing.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict, context: object) -> dict:
     return on_connect(event, hub)

@@ -1,15 +1,15 @@
 """Fed by the fan-out queue (SQS FIFO): delivers queued messages to one membership shard
 per record, reporting partial batch failures."""
 
-from realtime import bootstrap
+from realtime import bootstrap, tracing
 from realtime.entrypoints.fanout_worker import process
-from realtime.observability import logger, metrics, tracer
+from realtime.observability import logger, metrics
 
 hub = bootstrap.hub()
 
 
 @logger.inject_lambda_context
-@tracer.capture_lambda_handler
+@tracing.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict, context: object) -> dict:
     return process(hub, event, context)

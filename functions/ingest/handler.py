@@ -3,9 +3,9 @@ publish the event like REST `POST /publish`; refused events go to the dead-lette
 
 from aws_lambda_powertools.logging import correlation_paths
 
-from realtime import bootstrap
+from realtime import bootstrap, tracing
 from realtime.entrypoints.ingest import on_event
-from realtime.observability import logger, metrics, tracer
+from realtime.observability import logger, metrics
 
 settings = bootstrap.ingest_settings()  # configuration is validated at cold start
 hub = bootstrap.hub()
@@ -13,7 +13,7 @@ dead_letters = bootstrap.dead_letters()
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.EVENT_BRIDGE)
-@tracer.capture_lambda_handler
+@tracing.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict, context: object) -> dict:
     return on_event(event, hub, dead_letters, settings, context)

@@ -2,15 +2,15 @@
 
 from aws_lambda_powertools.logging import correlation_paths
 
-from realtime import bootstrap
+from realtime import bootstrap, tracing
 from realtime.entrypoints.rest import handle
-from realtime.observability import logger, metrics, tracer
+from realtime.observability import logger, metrics
 
 bootstrap.hub(), bootstrap.verifier()  # configuration validated, adapters built: at cold start
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
-@tracer.capture_lambda_handler
+@tracing.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict, context: object) -> dict:
     return handle(event, context)  # type: ignore[arg-type]

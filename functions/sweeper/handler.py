@@ -2,14 +2,14 @@
 $disconnect never came, and close those whose token expired without a refresh, so counts
 and presence stay exact."""
 
-from realtime import bootstrap
-from realtime.observability import logger, metrics, tracer
+from realtime import bootstrap, tracing
+from realtime.observability import logger, metrics
 
 hub = bootstrap.hub()
 
 
 @logger.inject_lambda_context
-@tracer.capture_lambda_handler
+@tracing.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict, context: object) -> dict:
     return {"removed": hub.connections.sweep()}

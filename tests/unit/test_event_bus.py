@@ -4,6 +4,7 @@ what it does when the bus fails (retry what can succeed, count the rest, never r
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -275,9 +276,12 @@ def test_a_configured_bus_gets_the_configured_source() -> None:
     assert (entry["EventBusName"], entry["Source"]) == ("ops-bus", "acme.realtime")
 
 
-def test_the_real_client_is_built_for_the_region_from_the_environment() -> None:
+def test_the_real_client_is_built_at_first_use_for_the_region_from_the_environment() -> None:
     configured = lifecycle_notifier(settings(EVENT_BUS_NAME="ops-bus"))
     assert isinstance(configured, EventBridgeNotifier)
+    assert configured._client._client is None  # not at cold start: most invocations emit nothing
+    assert configured._client.meta.region_name == os.environ["AWS_DEFAULT_REGION"]
+    assert configured._client.meta.service_model.service_name == "events"
 
 
 def test_even_an_unexpected_error_is_counted_not_raised(recorded_metrics: dict[str, Any]) -> None:

@@ -7,9 +7,13 @@ the domain never imports an adapter.
     real_ports(s)      the AWS adapters: DynamoDB, the signed @connections sender, SQS,
                        EventBridge, the idempotency store, the clock, the fan-out pool
 
-Clients are created once per cold start. Endpoints come from boto3's standard variables
-(AWS_ENDPOINT_URL_DYNAMODB… locally) and WEBSOCKET_CALLBACK_URL, so the same code runs
-against AWS and against the local stack.
+Clients are created once per execution environment: DynamoDB's at cold start (every
+function uses it), SQS's and EventBridge's at their first call (a function that never
+enqueues or emits a lifecycle event never loads their models). Endpoints come from boto3's
+standard variables (AWS_ENDPOINT_URL_DYNAMODB… locally) and WEBSOCKET_CALLBACK_URL, so the
+same code runs against AWS and against the local stack. What a function imports is only
+what it uses: token verification (PyJWT, cryptography) is loaded by `verifier()`, each
+adapter by the function that builds it.
 """
 
 from __future__ import annotations
@@ -18,13 +22,12 @@ from collections.abc import Callable
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cache
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import boto3
 from botocore.config import Config
 from pydantic import BaseModel
 
-from realtime.auth import TokenVerifier
 from realtime.config import HubSettings, IngestSettings, auth_settings, hub_settings
 from realtime.domain.access import AccessPolicy
 from realtime.domain.connections import ConnectionLifecycle
@@ -48,6 +51,9 @@ from realtime.domain.queries import Queries
 from realtime.domain.rate_limits import ActionLimiter
 from realtime.domain.slices import SliceDelivery
 from realtime.domain.subscriptions import Subscriptions
+
+if TYPE_CHECKING:
+    from realtime.auth import TokenVerifier
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -159,19 +165,35 @@ def management_api_sender(settings: HubSettings) -> Sender:
     # second. One attempt per call with short timeouts: the domain retries (and counts).
     from realtime.adapters.signed_sender import SignedManagementApiSender
 
-    region = boto3.session.Session().region_name or "us-east-1"
+    # boto3's default session (the DynamoDB client's): its region and credentials resolved
+    # once, where a session of its own would cost this cold start ~50 ms more.
+    session = default_session()
     return SignedManagementApiSender.from_session(
-        str(settings.callback_url).rstrip("/"), region, max_connections=settings.fanout_concurrency
+        str(settings.callback_url).rstrip("/"),
+        session.region_name or "us-east-1",
+        max_connections=settings.fanout_concurrency,
+        session=session,
     )
+
+
+def default_session() -> boto3.session.Session:
+    """The session `boto3.client()` creates clients from."""
+    if boto3.DEFAULT_SESSION is None:
+        boto3.setup_default_session()
+    assert boto3.DEFAULT_SESSION is not None
+    return boto3.DEFAULT_SESSION
 
 
 def fanout_queue(settings: HubSettings) -> FanoutQueue | None:
     if settings.fanout_queue_url is None:
         return None
     from realtime.adapters.fanout_queue import SqsFanoutQueue
+    from realtime.adapters.lazy_client import ClientOnFirstUse
 
     config = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=2, read_timeout=5)
-    return SqsFanoutQueue(boto3.client("sqs", config=config), str(settings.fanout_queue_url))
+    # Only publishes to a large group enqueue: most invocations never touch SQS.
+    client = ClientOnFirstUse(lambda: boto3.client("sqs", config=config))
+    return SqsFanoutQueue(client, str(settings.fanout_queue_url))
 
 
 def lifecycle_notifier(settings: HubSettings) -> LifecycleNotifier | None:
@@ -249,6 +271,8 @@ def hub() -> Hub:
 
 @cache
 def verifier() -> TokenVerifier:
+    from realtime.auth import TokenVerifier
+
     return TokenVerifier(auth_settings())
 
 

@@ -1,5 +1,6 @@
-"""One Logger, Tracer and Metrics for the whole function (Powertools). The service name
-and metrics namespace come from POWERTOOLS_SERVICE_NAME / POWERTOOLS_METRICS_NAMESPACE.
+"""One Logger and Metrics for the whole function (Powertools); tracing is in
+realtime/tracing.py, built only by the functions that trace. The service name and metrics
+namespace come from POWERTOOLS_SERVICE_NAME / POWERTOOLS_METRICS_NAMESPACE.
 
 Never log an event or a header wholesale: tokens travel in them."""
 
@@ -8,14 +9,13 @@ from __future__ import annotations
 import os
 import warnings
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
 # Reads (GET /status, ping…) publish no metric by design; Powertools would warn on each.
 warnings.filterwarnings("ignore", message="No application metrics to publish")
 
 logger = Logger()
-tracer = Tracer()
 metrics = Metrics()
 
 

@@ -11,6 +11,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel, Field
 
+from realtime.adapters.lazy_client import ClientOnFirstUse
 from realtime.config import IngestSettings
 from realtime.errors import ServiceUnavailable
 
@@ -58,5 +59,6 @@ def dead_letter_queue(settings: IngestSettings, client: Any = None) -> SqsDeadLe
     AWS_ENDPOINT_URL_SQS locally)."""
     if client is None:
         config = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=2, read_timeout=5)
-        client = boto3.client("sqs", config=config)
+        # Built at the first refused event: most invocations publish.
+        client = ClientOnFirstUse(lambda: boto3.client("sqs", config=config))
     return SqsDeadLetterQueue(client, str(settings.dead_letter_queue_url))

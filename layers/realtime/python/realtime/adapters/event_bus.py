@@ -19,6 +19,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from realtime.adapters.clock import SystemClock
+from realtime.adapters.lazy_client import ClientOnFirstUse
 from realtime.config import HubSettings
 from realtime.domain.lifecycle import LifecycleEvent
 from realtime.domain.ports import Clock
@@ -200,5 +201,5 @@ def lifecycle_notifier(settings: HubSettings, client: Any = None) -> EventBridge
         # Short timeouts: a lifecycle event is put inside a connect or a delivery. Our own
         # loop retries what the bus reports failed; botocore retries a throttled call once.
         config = Config(retries={"mode": "standard", "max_attempts": 2}, connect_timeout=1, read_timeout=2)
-        client = boto3.client("events", config=config)
+        client = ClientOnFirstUse(lambda: boto3.client("events", config=config))
     return EventBridgeNotifier(client, settings.event_bus_name, settings.lifecycle_source)

@@ -1,21 +1,21 @@
-"""API Gateway WebSocket events, as Powertools' parser models extended with what the
-authorizer adds to `requestContext` (Powertools' models leave it out)."""
+"""API Gateway WebSocket events, as Powertools' parser models (their copies in
+event_models.py) extended with what the authorizer adds to `requestContext` (Powertools'
+models leave it out)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from aws_lambda_powertools.utilities.parser.models import (
-    APIGatewayWebSocketConnectEventModel,
-    APIGatewayWebSocketMessageEventModel,
-)
-from aws_lambda_powertools.utilities.parser.models.apigw_websocket import (
-    APIGatewayWebSocketConnectEventRequestContext,
-)
 from pydantic import BaseModel, Field, Json
 
 from realtime.config import RoleName
 from realtime.domain.models import Identity
+from realtime.entrypoints.event_models import (
+    APIGatewayWebSocketConnectEventModel,
+    APIGatewayWebSocketConnectEventRequestContext,
+    APIGatewayWebSocketDisconnectEventModel,
+    APIGatewayWebSocketMessageEventModel,
+)
 
 
 class AuthorizerContext(BaseModel):
@@ -43,3 +43,4 @@ class ConnectEvent(APIGatewayWebSocketConnectEventModel):
 
 
 MessageEvent = APIGatewayWebSocketMessageEventModel
+DisconnectEvent = APIGatewayWebSocketDisconnectEventModel

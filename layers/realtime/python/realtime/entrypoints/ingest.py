@@ -17,13 +17,13 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
-from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from pydantic import Field, ValidationError
 
 from realtime.adapters.dead_letters import DeadLetter
 from realtime.bootstrap import Hub
 from realtime.config import IngestSettings
 from realtime.domain.models import Identity, PublishRequest
+from realtime.entrypoints.event_models import EventBridgeModel
 from realtime.errors import (
     Conflict,
     Forbidden,

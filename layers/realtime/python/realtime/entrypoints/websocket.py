@@ -6,15 +6,11 @@ import base64
 import binascii
 from collections.abc import Callable
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools.utilities.parser import parse
-from aws_lambda_powertools.utilities.parser.models import APIGatewayWebSocketDisconnectEventModel
-
-from realtime.auth import TokenVerifier
 from realtime.bootstrap import Hub
 from realtime.domain.models import Connection, PublishRequest, iso_utc
-from realtime.entrypoints.gateway_events import ConnectEvent, MessageEvent
+from realtime.entrypoints.gateway_events import ConnectEvent, DisconnectEvent, MessageEvent
 from realtime.entrypoints.statuses import http_status
 from realtime.errors import InvalidMessage, RateLimited, RealtimeError, Unauthorized
 from realtime.protocol import (
@@ -42,12 +38,15 @@ from realtime.protocol import (
     parse_action,
 )
 
+if TYPE_CHECKING:  # only `refresh` verifies a token: PyJWT is loaded by bootstrap.verifier()
+    from realtime.auth import TokenVerifier
+
 OK = {"statusCode": 200}
 FollowUp = Callable[[], None] | None
 
 
 def on_connect(event: dict[str, Any], hub: Hub) -> dict[str, Any]:
-    parsed = parse(event=event, model=ConnectEvent)
+    parsed = ConnectEvent.model_validate(event)
     try:
         hub.connections.connect(parsed.request_context.connection_id, parsed.request_context.authorizer.identity)
     except RealtimeError as exc:
@@ -56,7 +55,7 @@ def on_connect(event: dict[str, Any], hub: Hub) -> dict[str, Any]:
 
 
 def on_disconnect(event: dict[str, Any], hub: Hub) -> dict[str, Any]:
-    parsed = parse(event=event, model=APIGatewayWebSocketDisconnectEventModel)
+    parsed = DisconnectEvent.model_validate(event)
     hub.connections.disconnect(parsed.request_context.connection_id)
     hub.limiter.forget(parsed.request_context.connection_id)
     return OK
@@ -67,7 +66,7 @@ def on_message(event: dict[str, Any], hub: Hub, verifier: TokenVerifier, context
     connection stays open and the invocation succeeds. Frames beyond the connection's rate
     are answered RateLimited before anything is read from the database; an action after
     the connection's token expired is answered Unauthorized and the connection is closed."""
-    parsed = parse(event=event, model=MessageEvent)
+    parsed = MessageEvent.model_validate(event)
     connection_id = parsed.request_context.connection_id
     raw: dict[str, Any] | None = None
     connection: Connection | None = None

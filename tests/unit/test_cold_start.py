@@ -1,0 +1,92 @@
+"""What each function imports at its cold start (a fresh interpreter, the environment the
+deployed function gets, Lambda's variables included so that tracing is on): the authorizers
+verify a JWT and never load boto3 or the X-Ray SDK; a function loads only what it uses."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from bench.coldstart import FUNCTIONS, FUNCTIONS_DIR, REPO, function_environment
+from bench.coldstart import _process_environment as process_environment
+
+_PROBE = """
+import json, sys
+sys.path.insert(0, {function_dir!r})
+import handler
+print(json.dumps(sorted(sys.modules)))
+"""
+
+
+def imported_modules(function: str) -> set[str]:
+    env = function_environment(function, port=9, dynamodb_endpoint="http://127.0.0.1:9")
+    completed = subprocess.run(  # noqa: S603 - our own interpreter and code
+        [sys.executable, "-c", _PROBE.format(function_dir=str(FUNCTIONS_DIR / function))],
+        cwd=REPO,
+        env=process_environment(env),
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    return set(json.loads(completed.stdout.strip().splitlines()[-1]))
+
+
+def packages(modules: set[str]) -> set[str]:
+    return {name.partition(".")[0] for name in modules}
+
+
+@pytest.fixture(scope="module")
+def modules() -> dict[str, set[str]]:
+    return {function: imported_modules(function) for function in FUNCTIONS}
+
+
+@pytest.mark.parametrize("function", ["authorizer", "rest_authorizer"])
+def test_an_authorizer_loads_no_aws_sdk_and_no_tracing(modules: dict[str, set[str]], function: str) -> None:
+    loaded = modules[function]
+    assert "boto3" not in loaded
+    assert "aws_xray_sdk" not in packages(loaded)
+    # Powertools' package __init__ does `import botocore` (the bare package, for its
+    # user-agent hook, well under a millisecond); nothing of botocore's machinery follows.
+    assert {name for name in loaded if name.startswith("botocore.")} == set()
+
+
+@pytest.mark.parametrize("function", sorted(set(FUNCTIONS) - {"authorizer", "rest_authorizer"}))
+def test_a_function_that_calls_aws_traces_botocore_only(modules: dict[str, set[str]], function: str) -> None:
+    loaded = modules[function]
+    assert "aws_xray_sdk.ext.botocore.patch" in loaded
+    # Tracer's default would patch every installed library it knows, importing each.
+    assert {name for name in loaded if name.startswith("aws_xray_sdk.ext.") and name.endswith(".patch")} == {
+        "aws_xray_sdk.ext.botocore.patch"
+    }
+
+
+# The fan-out worker's batch utility (Powertools' SqsFifoPartialProcessor) imports every
+# parser model when pydantic is loaded, for its type hints: a known cost (docs/architecture.md).
+@pytest.mark.parametrize("function", sorted(set(FUNCTIONS) - {"fanout_worker"}))
+def test_no_function_builds_every_powertools_parser_model(modules: dict[str, set[str]], function: str) -> None:
+    assert "aws_lambda_powertools.utilities.parser.models" not in modules[function]
+
+
+@pytest.mark.parametrize("function", ["connect", "disconnect", "sweeper", "fanout_worker", "ingest"])
+def test_a_function_that_verifies_no_token_loads_no_jwt_library(modules: dict[str, set[str]], function: str) -> None:
+    assert "jwt" not in modules[function]
+
+
+def test_tracing_off_means_no_tracing_sdk_at_all() -> None:
+    env = function_environment("connect", port=9, dynamodb_endpoint="http://127.0.0.1:9")
+    env["POWERTOOLS_TRACE_DISABLED"] = "true"
+    code = _PROBE.format(function_dir=str(FUNCTIONS_DIR / "connect"))
+    completed = subprocess.run(  # noqa: S603 - our own interpreter and code
+        [sys.executable, "-c", code],
+        cwd=REPO,
+        env=process_environment(env),
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    assert "aws_xray_sdk" not in packages(set(json.loads(completed.stdout.strip().splitlines()[-1])))
