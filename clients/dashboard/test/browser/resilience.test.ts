@@ -96,7 +96,7 @@ describe("offline", () => {
     // Chromium's emulation leaves open sockets alone; a real network loss does not: the server
     // side of this one goes too.
     expect((await rest(stack, "DELETE", `/users/${encodeURIComponent(user)}/connections`)).status).toBe(200);
-    await page.locator('[data-testid="connection-status"][data-state="reconnecting"]').waitFor({ timeout: 15_000 });
+    await page.locator('[data-testid="connection-status"][data-state="reconnecting"]').waitFor({ timeout: 30_000 });
     const published: string[] = [];
     for (let index = 1; index <= 5; index++) {
       await publish(stack, "Alert", { title: `${tag} #${index}`, message: "while offline" });
