@@ -128,8 +128,10 @@ class LambdaRuntime:
         await self.latency.wait(Service.LAMBDA_INVOKE)
         loop = asyncio.get_running_loop()
         replacement = self._replacements.get(name)
-        if name not in SERIALIZED_FUNCTIONS or replacement is not None:
+        if replacement is not None:
             return await loop.run_in_executor(self._executor, invoke, name, event, replacement)
+        if name not in SERIALIZED_FUNCTIONS:
+            return await loop.run_in_executor(self._executor, invoke, name, event)
         # Queued on the event loop as well, so waiting invocations hold no worker thread.
         async with self._locks.setdefault(name, asyncio.Lock()):
             return await loop.run_in_executor(self._executor, invoke, name, event)
