@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass
 
 from bench.local_stack import StackProcess
 from bench.stats import Latency
+from local.emulated.latency import LatencyModel
 from local.tools.client import RealtimeClient
 from local.tools.tokens import mint_token
 
@@ -37,6 +38,9 @@ class Contention:
     @property
     def per_second(self) -> float:
         return self.published / self.seconds if self.seconds else 0.0
+
+    def to_dict(self) -> dict[str, float]:
+        return {**asdict(self), "seconds": round(self.seconds, 3), "per_second": round(self.per_second, 1)}
 
 
 async def measure(ws_url: str, publishers: int, each: int, group: str = "alerts") -> Contention:
@@ -94,9 +98,10 @@ def print_result(result: Contention) -> None:
     )
 
 
-async def run(publishers: int, each: int) -> Contention:
+async def run(publishers: int, each: int, environment: dict[str, str] | None = None) -> Contention:
     # Lift the per-connection action rate: this measures the seq, not the rate limiter.
-    stack = StackProcess(environment={"ACTION_RATE_PER_SECOND": "1000", "ACTION_BURST": "1000"})
+    limits = {"ACTION_RATE_PER_SECOND": "1000", "ACTION_BURST": "1000"}
+    stack = StackProcess(environment={**(environment or {}), **limits})
     await stack.start()
     try:
         return await measure(stack.ws_url, publishers, each)
@@ -109,9 +114,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--publishers", type=int, default=20)
     parser.add_argument("--each", type=int, default=25, help="publishes per publisher")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    parser.add_argument(
+        "--latency-model",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="AWS-like round trips in the emulated services (local/emulated/latency.py; default: on)",
+    )
     args = parser.parse_args(argv)
-    result = asyncio.run(run(args.publishers, args.each))
-    print(json.dumps({**asdict(result), "per_second": result.per_second}) if args.json else "", end="")
+    model = LatencyModel.aws_like() if args.latency_model else LatencyModel()
+    result = asyncio.run(run(args.publishers, args.each, model.environment()))
+    print(json.dumps(result.to_dict()) if args.json else "", end="")
     print_result(result)
     return 0
 

@@ -17,22 +17,25 @@ _WS_LINE = re.compile(r"WebSocket\s+(ws://[^\s?]+)")
 
 
 class StackProcess:
-    def __init__(self, environment: dict[str, str] | None = None) -> None:
+    def __init__(self, environment: dict[str, str] | None = None, *, module: str = "local") -> None:
         # Added to the stack's environment (the functions read it at their cold start).
         self._environment = dict(environment or {})
+        # `python -m <module>`: the hub (local) or the reference design (bench.reference).
+        self._module = module
         self._process: asyncio.subprocess.Process | None = None
         self._drain: asyncio.Task[None] | None = None
         self.ws_url = ""
         self.rest_url = ""
 
     async def start(self, timeout: float = 60.0) -> None:
-        """Start `python -m local --port 0 --quiet`; return once its banner names its URLs."""
+        """Start `python -m local --port 0 --quiet` (or the module given); return once its
+        banner names its URLs."""
         paths = [str(REPO / "layers" / "realtime" / "python"), str(REPO), os.environ.get("PYTHONPATH", "")]
         env = {**os.environ, **self._environment, "PYTHONPATH": os.pathsep.join(filter(None, paths))}
         self._process = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
-            "local",
+            self._module,
             "--port",
             "0",
             "--quiet",

@@ -11,15 +11,21 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from bench.record import Outcomes, provenance
+from bench.scenarios import Settled
 from bench.stats import Latency, Throughput
+from local.emulated.latency import LatencyModel
 
 if TYPE_CHECKING:
     from bench.fanout_scale import FanoutResults, FanoutRun
 
 RESULTS_FILE = Path(__file__).resolve().parent / "results" / "latest.json"
 FANOUT_RESULTS_FILE = RESULTS_FILE.with_name("fanout.json")
+# Targets without the latency model (the emulator's own speed) and with it (AWS-like round
+# trips): group size → publish→delivery p50.
 CONNECT_P50_TARGET_MS = 25.0
-DELIVERY_P50_TARGET_MS = 100.0
+DELIVERY_P50_TARGETS_MS = {100: 100.0}
+MODEL_DELIVERY_P50_TARGETS_MS = {100: 150.0, 1000: 600.0}
 # The fan-out scale targets: 10,000 members within 2 s with 16 workers (at 20 ms per call),
 # and per-delivery CPU at most a fifth of a naive sequential boto3 loop's.
 FANOUT_TARGET_MEMBERS = 10_000
@@ -32,50 +38,154 @@ def _verdict(value: float, target: float) -> str:
     return "meets target" if value <= target else "MISSES target"
 
 
-def print_table(connect: Latency, delivery: Latency, throughput: Throughput, delivery_subscribers: int) -> None:
-    rows = [
-        (
-            f"connect latency p50 ({connect.samples} handshakes)",
-            f"{connect.p50_ms:.1f} ms",
-            f"<= {CONNECT_P50_TARGET_MS:.0f} ms  {_verdict(connect.p50_ms, CONNECT_P50_TARGET_MS)}",
-        ),
-        ("connect latency p99", f"{connect.p99_ms:.1f} ms", ""),
-        (
-            f"publish->delivery p50 ({delivery_subscribers} subscribers, {delivery.samples} deliveries)",
-            f"{delivery.p50_ms:.1f} ms",
-            f"<= {DELIVERY_P50_TARGET_MS:.0f} ms  {_verdict(delivery.p50_ms, DELIVERY_P50_TARGET_MS)}",
-        ),
-        ("publish->delivery p99", f"{delivery.p99_ms:.1f} ms", ""),
-        (
-            f"deliveries/s ({throughput.subscribers:,} subscribers, {throughput.publishes} publishes, queued)",
-            f"{throughput.per_second:,.0f} /s",
-            "",
-        ),
-    ]
-    width = max(len(row[0]) for row in rows)
-    print(f"\n{'metric':<{width}}  {'result':>12}  target")
-    print(f"{'-' * width}  {'-' * 12}  {'-' * 28}")
-    for name, value, target in rows:
-        print(f"{name:<{width}}  {value:>12}  {target}")
-    print("\nLocal emulator on moto, one machine: indicative numbers, not AWS's.")
+def latency_figures(latency: Latency) -> dict[str, Any]:
+    return asdict(latency)
 
 
-def save(connect: Latency, delivery: Latency, throughput: Throughput, parameters: dict[str, Any]) -> Path:
-    RESULTS_FILE.parent.mkdir(parents=True, exist_ok=True)
-    document = {
+def throughput_figures(throughput: Throughput) -> dict[str, Any]:
+    return {
+        "subscribers": throughput.subscribers,
+        "publishes": throughput.publishes,
+        "deliveries": throughput.deliveries,
+        "seconds": throughput.seconds,
+        "deliveries_per_second": throughput.per_second,
+    }
+
+
+def settled_figures(settled: Settled) -> dict[str, Any]:
+    return asdict(settled)
+
+
+# -- the local stack and the reference design, side by side
+
+
+def _cell(figures: dict[str, Any] | None, name: str, unit: str = "ms") -> str:
+    if figures is None or name not in figures:
+        return "-"
+    value = figures[name]
+    return f"{value:,.1f} {unit}" if unit == "ms" else f"{value:,.2f} {unit}" if unit == "s" else f"{value:,.0f}"
+
+
+def _design_ratio(
+    reference: dict[str, Any] | None, hub: dict[str, Any] | None, name: str, higher_is_better: bool
+) -> str:
+    if not reference or not hub or not reference.get(name) or not hub.get(name):
+        return "-"
+    ratio = hub[name] / reference[name] if higher_is_better else reference[name] / hub[name]
+    return f"{ratio:,.1f}x"
+
+
+def stack_rows(outcomes: Outcomes, *, latency_model: bool) -> list[tuple[str, str, str, str, str]]:
+    """(metric, hub, reference, reference/hub, target) for everything measured."""
+    measured = outcomes.measured
+    rows: list[tuple[str, str, str, str, str]] = []
+
+    def add(metric: str, scenario: str, name: str, unit: str = "ms", target: str = "", higher: bool = False) -> None:
+        hub, reference = measured.get(f"hub.{scenario}"), measured.get(f"reference.{scenario}")
+        if hub is None and reference is None:
+            return
+        rows.append(
+            (
+                metric,
+                _cell(hub, name, unit),
+                _cell(reference, name, unit),
+                _design_ratio(reference, hub, name, higher),
+                target,
+            )
+        )
+
+    connect = measured.get("hub.connect")
+    target = ""
+    if not latency_model and connect is not None:
+        target = f"p50 <= {CONNECT_P50_TARGET_MS:.0f} ms  {_verdict(connect['p50_ms'], CONNECT_P50_TARGET_MS)}"
+    add("connect p50 (authorizer + $connect)", "connect", "p50_ms", target=target)
+    add("connect p99", "connect", "p99_ms")
+    targets = MODEL_DELIVERY_P50_TARGETS_MS if latency_model else DELIVERY_P50_TARGETS_MS
+    counts = sorted({int(key.rpartition("_")[2]) for key in measured if key.split(".", 1)[1].startswith("delivery_")})
+    for count in counts:
+        hub = measured.get(f"hub.delivery_{count}")
+        target = ""
+        if count in targets and hub is not None:
+            target = f"p50 <= {targets[count]:.0f} ms  {_verdict(hub['p50_ms'], targets[count])}"
+        path = "queued" if count > 500 else "inline"
+        add(f"publish->delivery p50, {count:,} subscribers ({path})", f"delivery_{count}", "p50_ms", target=target)
+        add(f"publish->delivery p99, {count:,} subscribers", f"delivery_{count}", "p99_ms")
+        add(f"deliveries/s, {count:,} subscribers", f"delivery_{count}", "deliveries_per_second", "/s", higher=True)
+    for key in sorted(measured):
+        design, _, scenario = key.partition(".")
+        if scenario.startswith("disconnects_") and (design == "hub" or f"hub.{scenario}" not in measured):
+            count = int(scenario.rpartition("_")[2])
+            add(f"{count:,} disconnects at once, until all ran", scenario, "seconds", "s")
+    resume = measured.get("hub.resume")
+    if resume is not None:
+        add(f"resume of {resume['missed']} missed messages p50", "resume", "p50_ms")
+        add("resume p99", "resume", "p99_ms")
+    return rows
+
+
+def print_stack_tables(outcomes: Outcomes, *, latency_model: bool) -> None:
+    rows = stack_rows(outcomes, latency_model=latency_model)
+    model = LatencyModel.aws_like() if latency_model else None
+    if rows:
+        header = ("metric", "this hub", "reference", "ratio", "target")
+        widths = [max(len(header[i]), *(len(row[i]) for row in rows)) for i in range(len(header))]
+        print()
+        print("  ".join(f"{name:<{width}}" for name, width in zip(header, widths, strict=True)))
+        print("  ".join("-" * width for width in widths))
+        for row in rows:
+            print(
+                "  ".join(
+                    f"{cell:<{width}}" if i in (0, 4) else f"{cell:>{width}}"
+                    for i, (cell, width) in enumerate(zip(row, widths, strict=True))
+                )
+            )
+        print("ratio: how many times the reference design is slower (or, for deliveries/s, this hub faster).")
+    if model is not None:
+        print(f"Latency model on (ms per call): {model.model_dump()}.")
+    else:
+        print("Latency model off: the emulator's own speed.")
+    contention = outcomes.measured.get("hub.contention")
+    if contention is not None:
+        print(
+            f"contention: {contention['publishers']} publishers to one group: "
+            f"{contention['per_second']:.0f} publishes/s, "
+            f"{contention['unavailable']} of {contention['publishes']} answered 503, p50 {contention['p50_ms']:.0f} ms"
+        )
+    for name, failure in outcomes.failed.items():
+        print(f"FAILED {name}: {failure}")
+    for note in outcomes.notes:
+        print(f"note: {note}")
+    print("Local emulator on moto, one machine: indicative numbers, not AWS's.")
+
+
+def stack_document(outcomes: Outcomes, parameters: dict[str, Any]) -> dict[str, Any]:
+    latency_model = bool(parameters.get("latency_model"))
+    model = LatencyModel.aws_like() if latency_model else LatencyModel()
+    return {
         "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "python": sys.version.split()[0],
         "platform": platform.platform(),
+        "provenance": provenance(),
         "parameters": parameters,
-        "targets": {"connect_p50_ms": CONNECT_P50_TARGET_MS, "delivery_p50_ms": DELIVERY_P50_TARGET_MS},
-        "results": {
-            "connect": asdict(connect),
-            "delivery": asdict(delivery),
-            "throughput": {**asdict(throughput), "deliveries_per_second": throughput.per_second},
+        "latency_model_ms": model.model_dump(),
+        "targets": {
+            "connect_p50_ms": None if latency_model else CONNECT_P50_TARGET_MS,
+            "delivery_p50_ms": {
+                str(count): target
+                for count, target in (
+                    MODEL_DELIVERY_P50_TARGETS_MS if latency_model else DELIVERY_P50_TARGETS_MS
+                ).items()
+            },
         },
+        "results": outcomes.to_dict(),
     }
-    RESULTS_FILE.write_text(json.dumps(document, indent=2) + "\n")
-    return RESULTS_FILE
+
+
+def save_document(document: dict[str, Any], path: Path | None = None) -> Path:
+    path = path or RESULTS_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(document, indent=2) + "\n")
+    return path
 
 
 # -- fan-out at scale
@@ -183,6 +293,7 @@ def save_fanout(results: FanoutResults, path: Path = FANOUT_RESULTS_FILE) -> Pat
         "python": sys.version.split()[0],
         "platform": platform.platform(),
         "cpus": results.cpus,
+        "provenance": provenance(),
         "parameters": asdict(results.options),
         "targets": _fanout_verdicts(results),
         "results": {

@@ -12,6 +12,7 @@ import threading
 from types import FrameType
 
 from local.emulated.faults import FaultPlan
+from local.emulated.latency import LatencyModel
 from local.runner.deployment import LocalDeployment
 from local.runner.settings import DEFAULT_PORT, LOCAL_TABLE_NAME
 from local.tools.tokens import mint_token
@@ -78,6 +79,9 @@ def main(argv: list[str] | None = None) -> int:
     faults = FaultPlan.from_env()
     if faults.active:
         print(f"fault injection on @connections: {faults.model_dump(exclude={'seed'})}", file=sys.stderr)
+    latency = LatencyModel.from_env()
+    if latency.active:
+        print(f"latency model (ms per call): {latency.model_dump()}", file=sys.stderr)
     stack = LocalDeployment(
         port=args.port,
         host=args.host,
@@ -85,6 +89,7 @@ def main(argv: list[str] | None = None) -> int:
         verbose=args.verbose,
         environment={"POWERTOOLS_LOG_LEVEL": "WARNING"} if args.quiet else None,
         faults=faults,
+        latency=latency,
     )
     try:
         stack.start()

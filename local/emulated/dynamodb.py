@@ -25,6 +25,7 @@ from werkzeug.test import EnvironBuilder, run_wsgi_app
 
 from local.emulated import moto_speedups
 from local.emulated.faults import FaultPlan
+from local.emulated.latency import LatencyModel, Service
 from local.runner.settings import LOCAL_REGION, LOCAL_TABLE_NAME
 from realtime.adapters.dynamodb import PK, SK, TTL_ATTRIBUTE
 
@@ -54,6 +55,7 @@ class MotoApp:
         self._wsgi = DomainDispatcherApplication(create_backend_app)
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="moto")
         self.faults = FaultPlan()
+        self.latency = LatencyModel()
 
     async def __call__(self, scope: _Scope, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -65,6 +67,8 @@ class MotoApp:
             if not message.get("more_body"):
                 break
         target = dict(scope["headers"]).get(b"x-amz-target", b"").decode("latin-1")
+        # moto serves DynamoDB and SQS here; both speak JSON with X-Amz-Target.
+        await self.latency.wait(Service.SQS if target.startswith("AmazonSQS.") else Service.DYNAMODB)
         if target.rpartition(".")[2] in _DATA_CALLS and self.faults.throttle_dynamodb():
             headers = [(b"content-type", b"application/x-amz-json-1.0"), (b"content-length", b"%d" % len(_THROTTLED))]
             await send({"type": "http.response.start", "status": 400, "headers": headers})
@@ -136,6 +140,10 @@ class LocalDynamoDB:
     def inject_faults(self, faults: FaultPlan) -> None:
         if self._app is not None:
             self._app.faults = faults
+
+    def inject_latency(self, latency: LatencyModel) -> None:
+        if self._app is not None:
+            self._app.latency = latency
 
     def client(self) -> Any:
         # moto accepts any credentials; these are placeholders, not secrets.

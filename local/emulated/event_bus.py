@@ -38,6 +38,7 @@ from starlette.responses import JSONResponse, Response
 
 from infra.event_patterns import ingest_pattern
 from local.emulated.lambdas import LambdaRuntime
+from local.emulated.latency import LatencyModel, Service
 from local.runner.settings import LOCAL_REGION
 
 # A child of the access log: printed where it is, silenced by --quiet like it.
@@ -113,6 +114,7 @@ class LocalEventBus:
         self._lock = threading.Lock()  # read from test threads, written on the event loop
         self._deliveries: set[asyncio.Task[None]] = set()
         self._sqs: Any = None
+        self.latency = LatencyModel()
         # moto's EventBridge would deliver to a Lambda target only through Docker: its
         # pattern engine decides, and the delivery below does what the target would.
         self._ingest_rule = EventPattern.load(
@@ -305,6 +307,7 @@ class LocalEventBus:
 
     async def handle_put_events(self, request: Request) -> Response:
         """EventBridge's PutEvents (AWS JSON 1.1). SigV4 headers are accepted and ignored."""
+        await self.latency.wait(Service.EVENTBRIDGE)
         target = request.headers.get("x-amz-target", "")
         if target != PUT_EVENTS_TARGET:
             return _aws_error(400, "UnknownOperationException", f"the local bus serves PutEvents only, not {target!r}")

@@ -15,12 +15,13 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from local.emulated.latency import LatencyModel, Service
 from local.runner.settings import LOCAL_ACCOUNT_ID, LOCAL_REGION
 
 FUNCTIONS_DIR = Path(__file__).resolve().parents[2] / "functions"  # the repository root
@@ -95,10 +96,11 @@ def unload_handlers() -> None:
             sys.modules.pop(_MODULE_PREFIX + name, None)
 
 
-def invoke(name: str, event: dict[str, Any]) -> Any:
-    """One synchronous invocation. The event and the result cross a JSON boundary, as
-    in Lambda, so neither side can share or mutate the other's objects."""
-    handler = load_handler(name)
+def invoke(name: str, event: dict[str, Any], handler: Handler | None = None) -> Any:
+    """One synchronous invocation (of functions/<name>, or of `handler` standing in for
+    it). The event and the result cross a JSON boundary, as in Lambda, so neither side
+    can share or mutate the other's objects."""
+    handler = handler or load_handler(name)
     context = LambdaContext(function_name=f"realtime-local-{name}")
     with _invoke_locks.get(name) or contextlib.nullcontext():
         result = handler(json.loads(json.dumps(event)), context)
@@ -109,16 +111,25 @@ class LambdaRuntime:
     """Invokes functions off the event loop: handlers block on boto3, and during a
     fan-out they call back into the very server that invoked them."""
 
-    def __init__(self, max_workers: int = 64) -> None:
+    def __init__(self, max_workers: int = 64, *, replacements: Mapping[str, Handler] | None = None) -> None:
+        """`replacements`: handlers run instead of some functions/<name> (another design
+        behind the same emulated services, e.g. bench/reference.py's baseline)."""
         self._executor = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="lambda")
+        self._replacements = dict(replacements or {})
         self._locks: dict[str, asyncio.Lock] = {}
+        self.latency = LatencyModel()
 
     def load_all(self) -> None:
         for name in FUNCTION_NAMES:
-            load_handler(name)
+            if name not in self._replacements:
+                load_handler(name)
 
     async def invoke(self, name: str, event: dict[str, Any]) -> Any:
+        await self.latency.wait(Service.LAMBDA_INVOKE)
         loop = asyncio.get_running_loop()
+        replacement = self._replacements.get(name)
+        if replacement is not None:
+            return await loop.run_in_executor(self._executor, invoke, name, event, replacement)
         if name not in SERIALIZED_FUNCTIONS:
             return await loop.run_in_executor(self._executor, invoke, name, event)
         # Queued on the event loop as well, so waiting invocations hold no worker thread.

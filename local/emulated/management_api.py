@@ -24,6 +24,7 @@ from local.emulated.connections import ConnectionRegistry, LiveConnection
 from local.emulated.faults import Fault, FaultPlan
 from local.emulated.gateway_requests import now_ms
 from local.emulated.ids import rest_request_id
+from local.emulated.latency import LatencyModel, Service
 from local.emulated.outbox import Offer
 from local.emulated.sigv4 import SigV4Verifier
 from local.runner.settings import LOCAL_ACCESS_KEY_ID, LOCAL_REGION, LOCAL_SECRET_ACCESS_KEY
@@ -45,6 +46,7 @@ class ManagementApi:
     ) -> None:
         self._registry = registry
         self.faults = faults or FaultPlan()
+        self.latency = LatencyModel()
         self.verifier = verifier or SigV4Verifier(LOCAL_ACCESS_KEY_ID, LOCAL_SECRET_ACCESS_KEY, LOCAL_REGION)
         self._closing: set[asyncio.Task[None]] = set()
 
@@ -75,6 +77,7 @@ class ManagementApi:
         )
         if refusal is not None:
             return _error(refusal.status, refusal.error_type, refusal.message)
+        await self.latency.wait(Service.CONNECTIONS)
         faults = self.faults
         if faults.latency_ms:
             await asyncio.sleep(faults.latency_ms / 1000)

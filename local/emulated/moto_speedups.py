@@ -7,7 +7,8 @@ connections the local stack would crawl. Requests reach moto one at a time here
 (local.emulated.dynamodb), which makes two narrow patches safe:
 
 - a transaction copies only the items it touches beforehand and puts them back if it fails;
-- a Query on the base table looks at its own partition only.
+- a Query on the base table looks at its own partition only;
+- the backend a request is for is found without listing moto's package directory each time.
 
 Both keep DynamoDB's semantics (tests/e2e/test_local_dynamodb.py checks them).
 """
@@ -15,10 +16,12 @@ Both keep DynamoDB's semantics (tests/e2e/test_local_dynamodb.py checks them).
 from __future__ import annotations
 
 import copy
+import functools
 import logging
 from types import SimpleNamespace
 from typing import Any
 
+from moto import backends
 from moto.dynamodb import models
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.dynamo_type import DynamoType, Item
@@ -29,6 +32,7 @@ logger = logging.getLogger(__name__)
 _Snapshot = list[tuple[Table, DynamoType, DynamoType | None, Item | None]]
 _original_transact = DynamoDBBackend.transact_write_items
 _original_query = Table.query
+_original_list_of_modules = backends.list_of_moto_modules
 _QUERY_INDEX_NAME_POSITION = 6  # Table.query(hash_key, <6 more>, index_name, ...)
 _installed = False
 
@@ -47,6 +51,8 @@ def install() -> None:
     models.copy = SimpleNamespace(deepcopy=_deepcopy_except_tables)  # type: ignore[assignment]
     DynamoDBBackend.transact_write_items = _transact_write_items  # type: ignore[method-assign]
     Table.query = _query  # type: ignore[method-assign]
+    # moto lists its package directory on every request to find the backend: once is enough.
+    backends.list_of_moto_modules = functools.cache(lambda: tuple(_original_list_of_modules()))
     _installed = True
 
 

@@ -25,7 +25,8 @@ from local.emulated.event_bus import BusSettings, LocalEventBus
 from local.emulated.fanout_queue import LocalFanoutQueue
 from local.emulated.faults import FaultPlan
 from local.emulated.gateway_requests import Gateway
-from local.emulated.lambdas import LambdaRuntime
+from local.emulated.lambdas import Handler, LambdaRuntime
+from local.emulated.latency import LatencyModel
 from local.emulated.management_api import ManagementApi
 from local.emulated.protocols import GatewayWebSocketProtocol, LimitedHttpProtocol
 from local.emulated.schedule import SweepSchedule
@@ -65,10 +66,14 @@ class LocalDeployment:
         verbose: bool = False,
         environment: Mapping[str, str] | None = None,
         faults: FaultPlan | None = None,
+        latency: LatencyModel | None = None,
+        replacements: Mapping[str, Handler] | None = None,
         startup_timeout: float = 30.0,
     ) -> None:
         """`port=0` picks a free port. `environment` adds to (or overrides) the
-        functions' environment, e.g. {"POWERTOOLS_LOG_LEVEL": "WARNING"}."""
+        functions' environment, e.g. {"POWERTOOLS_LOG_LEVEL": "WARNING"}. `latency`: the
+        round trips the emulated services add (local/emulated/latency.py; none by default).
+        `replacements`: handlers to run instead of some functions/<name> (bench/reference.py)."""
         self.host = host
         self.port = port
         self._access_log = access_log
@@ -78,6 +83,8 @@ class LocalDeployment:
         self._dynamodb = LocalDynamoDB(host)
         self._registry = ConnectionRegistry()
         self._management_api = ManagementApi(self._registry, faults)
+        self._latency = latency or LatencyModel()
+        self._replacements = dict(replacements or {})
         self._runtime: LambdaRuntime | None = None
         self._saved_environment: process_env.SavedEnvironment | None = None
         self._server: uvicorn.Server | None = None
@@ -169,8 +176,9 @@ class LocalDeployment:
         self._management_api.verifier = SigV4Verifier(
             environment["AWS_ACCESS_KEY_ID"], environment["AWS_SECRET_ACCESS_KEY"], environment["AWS_REGION"]
         )
-        self._runtime = LambdaRuntime()
+        self._runtime = LambdaRuntime(replacements=self._replacements)
         self._bus = LocalEventBus(BusSettings.from_environment(environment, LOCAL_ACCOUNT_ID), self._runtime)
+        self.inject_latency(self._latency)
         self._bus.create_dead_letter_queue()
         workers = int(environment.get("LOCAL_FANOUT_WORKERS", "4"))
         self._queue = LocalFanoutQueue(self._dynamodb.endpoint, self._runtime, workers=workers)
@@ -287,6 +295,21 @@ class LocalDeployment:
         no argument turns them off."""
         self._management_api.faults = faults or FaultPlan()
         self._dynamodb.inject_faults(faults or FaultPlan())
+
+    def inject_latency(self, latency: LatencyModel | None = None) -> None:
+        """Make every emulated service take `latency`'s round trips from now on (see
+        local/emulated/latency.py); no argument turns the model off."""
+        self._latency = latency or LatencyModel()
+        self._management_api.latency = self._latency
+        self._dynamodb.inject_latency(self._latency)
+        if self._runtime is not None:
+            self._runtime.latency = self._latency
+        if self._bus is not None:
+            self._bus.latency = self._latency
+
+    @property
+    def latency(self) -> LatencyModel:
+        return self._latency
 
     def sweep(self) -> Any:
         """Run the sweeper now, as its schedule does every few minutes; return its result."""
