@@ -2,8 +2,8 @@
 latency model on (local/emulated/latency.py), measure the scenarios, then the same
 scenarios against the reference design of the public samples (bench/reference.py), print
 both side by side and save bench/results/latest.json; then the fan-out scale benchmark
-against a simulated Management API (bench/results/fanout.json); and cold starts when
-bench/coldstart.py is there.
+against a simulated Management API (bench/results/fanout.json); then cold starts
+(bench/coldstart.py: `python -m bench coldstart --help`).
 
 One part only: `python -m bench stack|reference|fanout|contention|coldstart [flags]` (or
 `--only …`). Each scenario reports what it measured even when a later one fails, and a
@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib.util
 import resource
 import sys
 from typing import Any
 
 import httpx
 
-from bench import contention, fanout_scale, record, report, scenarios
+from bench import coldstart, contention, fanout_scale, record, report, scenarios
 from bench.local_stack import StackProcess
 from local.emulated.latency import LatencyModel
 from local.tools.client import RealtimeClient
@@ -29,11 +28,6 @@ from local.tools.tokens import mint_token
 PARTS = ("stack", "reference", "contention", "fanout", "coldstart")
 # The inline fan-out's threshold (FANOUT_QUEUE_THRESHOLD): larger groups are queued.
 QUEUED_ABOVE = 500
-
-
-def coldstart_available() -> bool:
-    """bench/coldstart.py (`measure(runs)`, `format_table(results)`, `main()`) is optional."""
-    return importlib.util.find_spec("bench.coldstart") is not None
 
 
 def _positive_ints(text: str) -> tuple[int, ...]:
@@ -209,19 +203,17 @@ def run_fanout(options: fanout_scale.Options) -> None:
     print(f"saved {report.save_fanout(results)}")
 
 
-def run_coldstart() -> int:
-    if not coldstart_available():
-        print("cold starts: bench/coldstart.py is not there", file=sys.stderr)
-        return 2
-    from bench import coldstart  # type: ignore[attr-defined,unused-ignore]
-
-    result: int = coldstart.main()
-    return result or 0
+def run_coldstart(argv: list[str]) -> int:
+    coldstart.main(argv)
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["coldstart"]:  # its own flags: python -m bench coldstart --help
+        return run_coldstart(argv[1:])
     args = parse_args(argv)
-    parts = [args.only] if args.only else [part for part in PARTS if part != "coldstart" or coldstart_available()]
+    parts = [args.only] if args.only else list(PARTS)
     outcomes = record.Outcomes()
     stack_parts = [part for part in parts if part in ("stack", "reference", "contention")]
     exit_code = 0
@@ -245,7 +237,7 @@ def main(argv: list[str] | None = None) -> int:
     if "fanout" in parts:
         run_fanout(fanout_options(args))
     if "coldstart" in parts:
-        exit_code = run_coldstart() or exit_code
+        exit_code = run_coldstart([]) or exit_code
     return exit_code
 
 
