@@ -16,7 +16,7 @@ export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 
-.PHONY: test-python test-clients-and-infra
+.PHONY: test-python test-checks-clients-infra
 .PHONY: install dev token test lint typecheck unit integration e2e infra-test bench fuzz openapi clean help \
 	sdk sdk-typecheck sdk-test sdk-e2e sdk-generate sdk-check-generated \
 	dashboard dashboard-typecheck dashboard-test dashboard-e2e chromium
@@ -140,16 +140,17 @@ fuzz: $(VENV)/.installed
 -include infra.mk
 
 # tests/infra runs checkov too (every skip in infra/checkov.yaml still answers a finding).
-# The Python suites use about one core; the clients' tests and the infra checks run beside
-# them on the other (each with its own local stack on a free port), each lane's output
-# printed whole when it ends.
-test: install lint typecheck sdk-typecheck dashboard-typecheck chromium $(CHECKOV_VENV)/.installed
-	$(MAKE) --no-print-directory -j2 --output-sync=target test-python test-clients-and-infra
+# The Python suites use about one core; the static checks, the clients' tests and the infra
+# checks run beside them on the other (the clients' tests each with their own local stack
+# on a free port). Each lane's output is printed whole when it ends.
+test: install chromium $(CHECKOV_VENV)/.installed
+	$(MAKE) --no-print-directory -j2 --output-sync=target test-python test-checks-clients-infra
 
 test-python:
 	$(PY) -m pytest -q
 
-test-clients-and-infra:
+test-checks-clients-infra:
+	$(MAKE) --no-print-directory lint typecheck sdk-typecheck dashboard-typecheck
 	$(MAKE) --no-print-directory sdk-check-generated sdk-test sdk-e2e dashboard-test dashboard-e2e
 	$(MAKE) --no-print-directory infra-checks
 

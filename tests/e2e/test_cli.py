@@ -77,10 +77,19 @@ class Tail:
         return await asyncio.wait_for(self.process.wait(), WAIT)
 
 
+# A process started in the background by a shell without job control (a CI runner, `make
+# test &`) inherits SIGINT ignored, and Python then keeps it ignored: the CLI would never see
+# the Ctrl-C this test sends. As in a terminal, the child starts with Python's own handler.
+_AS_FROM_A_TERMINAL = (
+    "import runpy, signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+    "sys.argv[0] = 'realtime-hub'; runpy.run_module('realtime_hub', run_name='__main__', alter_sys=True)"
+)
+
+
 @asynccontextmanager
 async def tail(env: dict[str, str], *args: str) -> AsyncIterator[Tail]:
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "realtime_hub", "tail", *args, env=env,
+        sys.executable, "-c", _AS_FROM_A_TERMINAL, "tail", *args, env=env,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
     try:
