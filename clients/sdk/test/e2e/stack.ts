@@ -23,6 +23,7 @@ export interface Stack {
   baseUrl: string;
   wsUrl: string;
   restUrl: string;
+  dashboardUrl: string;
   port: number;
   stop(): Promise<void>;
 }
