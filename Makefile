@@ -10,6 +10,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 SUB ?= alice
 ROLES ?= admin
+SCOPES ?=
 
 export PYTHONPATH := $(CURDIR)/layers/realtime/python:$(CURDIR)
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
@@ -25,6 +26,7 @@ help:
 	@echo "make dev     - install, then run the local stack on 127.0.0.1:$(PORT) (PORT= overrides)"
 	@echo "make test    - install, then lint, type-check and run every test"
 	@echo "make -s token SUB=alice ROLES=admin - print a local development JWT"
+	@echo "make -s token SCOPES=realtime/publish - a service's client-credentials token (scopes: realtime/publish, realtime/read)"
 	@echo ".venv/bin/realtime-hub --help - the operator CLI (publish, tail, stats, presence, history), installed by make dev"
 	@echo "make fuzz    - the REST and WebSocket fuzzers with many more examples (FUZZ_EXAMPLES=300)"
 	@echo "make bench   - benchmarks: the local stack (latency, throughput), then fan-out to 10k/100k simulated members"
@@ -108,7 +110,7 @@ dev: $(VENV)/.installed $(VENV)/.client-installed $(SDK)/dist/.built $(DASHBOARD
 	$(PY) -m local --port $(PORT)
 
 token: $(VENV)/.installed
-	@$(PY) -m local.tools.tokens --sub "$(SUB)" --roles "$(ROLES)"
+	@$(PY) -m local.tools.tokens --sub "$(SUB)" --roles "$(ROLES)" --scopes "$(SCOPES)"
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .

@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal, Self, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError, field_validator, model_validator
 
-from realtime.config import DEFAULT_GROUP_ROLES, HubSettings
+from realtime.config import DEFAULT_GROUP_ROLES, DEFAULT_SCOPE_ROLES, SCOPE_PATTERN, AuthSettings, HubSettings
 
 FunctionName = Literal[
     "authorizer",
@@ -47,11 +47,19 @@ DEFAULT_DASHBOARD_SCOPES = ("openid", "email", "profile")
 RESERVED_DOMAIN_WORDS = ("aws", "amazon", "cognito")
 
 Name = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+# A service's name: part of its app client's name and of the stack's output keys.
+SERVICE_NAME_PATTERN = r"^[A-Za-z0-9-]{1,40}$"
+# What a service may ask for: the resource server's scopes (realtime/<scope>).
+ServiceScope = Literal["publish", "read"]
 
 
 def _hub_default(field: str) -> Any:
     """The default the functions' own settings model (HubSettings) applies: one source."""
     return HubSettings.model_fields[field].get_default(call_default_factory=True)
+
+
+def _hub_auth_default(field: str) -> Any:
+    return AuthSettings.model_fields[field].get_default(call_default_factory=True)
 
 
 # HubSettings variable → the context key that sets it (StackConfig.hub_environment).
@@ -61,6 +69,9 @@ HUB_CONTEXT_KEYS: dict[str, str] = {
     "CONNECT_ROLE": "connectRole",
     "PUBLISH_ROLE": "publishRole",
     "ADMIN_ROLE": "adminRole",
+    "READER_ROLE": "readerRole",
+    "PUBLISHER_ROLE": "publisherRole",
+    "IAM_CALLER_ROLES": "iamCallerRoles",
     "TOKEN_EXPIRY_GRACE_SECONDS": "tokenExpiryGraceSeconds",
     "ACTION_RATE_PER_SECOND": "actionRatePerSecond",
     "ACTION_BURST": "actionBurst",
@@ -101,6 +112,13 @@ class StackConfig(BaseModel):
     connect_role: Name = Field(default="admin", alias="connectRole")
     publish_role: Name = Field(default="admin", alias="publishRole")
     admin_role: Name = Field(default="admin", alias="adminRole")
+    # The least-privilege roles services get from their scopes (domain/access.py), and the
+    # roles of the IAM routes' callers.
+    reader_role: Name = Field(default=_hub_default("reader_role"), alias="readerRole")
+    publisher_role: Name = Field(default=_hub_default("publisher_role"), alias="publisherRole")
+    iam_caller_roles: list[Name] = Field(
+        default_factory=lambda: list(_hub_default("iam_caller_roles")), alias="iamCallerRoles", min_length=1
+    )
     # Token expiry on open sockets and per-connection limits (HubSettings' defaults and bounds).
     token_expiry_grace_seconds: int = Field(
         default=_hub_default("token_expiry_grace_seconds"), alias="tokenExpiryGraceSeconds"
@@ -137,6 +155,20 @@ class StackConfig(BaseModel):
     lifecycle_source: str = Field(default=_hub_default("lifecycle_source"), alias="lifecycleSource")
     # Keep the ingested events this many days for replay (an EventBridge archive); unset: none.
     event_archive_days: int | None = Field(default=None, alias="eventArchiveDays", ge=1, le=3650)
+
+    # -- services: machine-to-machine access (docs/deploy.md, "Connect a service") -----------
+    # One Cognito app client per service, with a secret and the client-credentials grant, and
+    # the scopes it may ask for: {"billing": ["publish"], "ops-bot": ["publish", "read"]}
+    # (realtime/publish → the publisher role, realtime/read → the reader role).
+    services: dict[Annotated[str, Field(pattern=SERVICE_NAME_PATTERN)], list[ServiceScope]] = Field(
+        default_factory=dict, alias="services", max_length=50
+    )
+    # An external issuer's client-credentials tokens: the claim with their scopes, and the
+    # roles each scope grants (default: realtime/publish → publisher, realtime/read → reader).
+    scopes_claim: str | None = Field(default=None, alias="scopesClaim", min_length=1)
+    scope_roles: dict[Annotated[str, Field(pattern=SCOPE_PATTERN)], list[Name]] | None = Field(
+        default=None, alias="scopeRoles", max_length=100
+    )
 
     # -- the APIs --------------------------------------------------------------------------
     cors_origins: list[HttpUrl] = Field(default_factory=list, alias="corsOrigins")
@@ -189,7 +221,12 @@ class StackConfig(BaseModel):
 
     # -- parsing of `-c key=value` strings -------------------------------------------------
 
-    @field_validator("groups", "reserved_concurrency", mode="before")
+    @field_validator("iam_caller_roles", mode="before")
+    @classmethod
+    def _roles_list(cls, value: Any) -> Any:
+        return re.split(r"[,\s]+", value.strip()) if isinstance(value, str) else value
+
+    @field_validator("groups", "reserved_concurrency", "services", "scope_roles", mode="before")
     @classmethod
     def _json_object(cls, value: Any) -> Any:
         return json.loads(value) if isinstance(value, str) else value
@@ -265,6 +302,21 @@ class StackConfig(BaseModel):
         if value.startswith("aws."):
             raise ValueError("sources starting with 'aws.' are reserved for AWS services (PutEvents refuses them)")
         return value
+
+    @model_validator(mode="after")
+    def _services_need_the_user_pool(self) -> Self:
+        if self.services and not self.uses_cognito:
+            raise ValueError(
+                "services are Cognito app clients: with an external issuer, create the services' clients "
+                "there and set scopesClaim/scopeRoles"
+            )
+        for name, scopes in self.services.items():
+            if not scopes:
+                raise ValueError(f"service {name!r} needs at least one scope (publish, read)")
+        output_keys = {name.replace("-", "").lower() for name in self.services}
+        if len(output_keys) < len(self.services):  # the stack outputs ServiceClientId<name without dashes>
+            raise ValueError("service names must differ in more than dashes and case")
+        return self
 
     @model_validator(mode="after")
     def _one_identity_provider(self) -> Self:
@@ -354,6 +406,14 @@ class StackConfig(BaseModel):
         return self.create_user_pool is not False and self.jwks_url is None
 
     @property
+    def effective_scopes_claim(self) -> str:
+        return self.scopes_claim or _hub_auth_default("scopes_claim")
+
+    @property
+    def effective_scope_roles(self) -> dict[str, list[str]]:
+        return self.scope_roles if self.scope_roles is not None else dict(DEFAULT_SCOPE_ROLES)
+
+    @property
     def effective_roles_claim(self) -> str:
         if self.roles_claim:
             return self.roles_claim
@@ -375,7 +435,8 @@ class StackConfig(BaseModel):
     @property
     def roles(self) -> list[str]:
         """Every role the hub checks, in a stable order (the Cognito groups to create)."""
-        return sorted({self.connect_role, self.publish_role, self.admin_role, *self.groups.values()})
+        roles = {self.connect_role, self.publish_role, self.admin_role, self.reader_role, self.publisher_role}
+        return sorted(roles | set(self.groups.values()))
 
     def hub_environment(self) -> dict[str, str]:
         """HubSettings variables that come from configuration (not from other resources),
@@ -386,6 +447,9 @@ class StackConfig(BaseModel):
             "CONNECT_ROLE": self.connect_role,
             "PUBLISH_ROLE": self.publish_role,
             "ADMIN_ROLE": self.admin_role,
+            "READER_ROLE": self.reader_role,
+            "PUBLISHER_ROLE": self.publisher_role,
+            "IAM_CALLER_ROLES": " ".join(self.iam_caller_roles),
             "TOKEN_EXPIRY_GRACE_SECONDS": str(self.token_expiry_grace_seconds),
             "ACTION_RATE_PER_SECOND": str(self.action_rate_per_second),
             "ACTION_BURST": str(self.action_burst),

@@ -7,6 +7,7 @@ its public layer, our package and PyJWT from the layer built in build/layer, X-R
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -186,6 +187,8 @@ def settings_values(config: StackConfig, *, resources: Resources, jwt: JwtSettin
         "JWT_AUDIENCE": jwt.audience,
         "JWT_JWKS_URL": jwt.jwks_url,  # never JWT_HS256_SECRET: that is for the local stack only
         "JWT_ROLES_CLAIM": jwt.roles_claim,
+        "JWT_SCOPES_CLAIM": config.effective_scopes_claim,
+        "JWT_SCOPE_ROLES": json.dumps(config.effective_scope_roles, separators=(",", ":"), sort_keys=True),
         "JWT_LEEWAY_SECONDS": str(config.jwt_leeway_seconds),
     }
     if resources.cors_allow_origins:  # none: no CORS headers (server-to-server callers need none)

@@ -8,6 +8,12 @@ the browser, against the user pool's managed login (a Cognito domain; the stack'
 client, with the code flow enabled and the dashboard's URL as its only callback and sign-out
 URL, so the dashboard's tokens carry the audience the functions check), or against the
 external issuer's endpoints (context keys oidc*).
+
+Services (context key `services`): a resource server `realtime` with the scopes
+`realtime/publish` and `realtime/read`, and per service an app client with a secret that
+may use the client-credentials grant for the scopes configured for it, on the same
+domain's token endpoint. Its tokens carry its client id (in the audience the functions
+accept) and its scopes, which the functions map to the publisher and reader roles.
 """
 
 from __future__ import annotations
@@ -27,6 +33,14 @@ from infra.nag import acknowledge
 AUTHORIZE_PATH = "/oauth2/authorize"
 TOKEN_PATH = "/oauth2/token"  # noqa: S105 (a path, not a password)
 LOGOUT_PATH = "/logout"
+# The resource server of the services' scopes: realtime/publish, realtime/read (realtime.config.DEFAULT_SCOPE_ROLES).
+RESOURCE_SERVER_ID = "realtime"
+SCOPE_DESCRIPTIONS = {
+    "publish": "Publish events (POST routes) and follow their progress",
+    "read": "Read groups (history, presence, counts) and subscribe over the WebSocket",
+}
+# Access tokens of services: short-lived, fetched again by the client (clients/python).
+SERVICE_TOKEN_VALIDITY = Duration.hours(1)
 # A domain prefix is at most 63 characters: the stack's name (this much of it), a dash and
 # its id's 36-character UUID.
 _DOMAIN_NAME_PART = 26
@@ -86,6 +100,8 @@ class Identity(Construct):
         self.client: cognito.UserPoolClient | None = None
         self.domain: cognito.UserPoolDomain | None = None
         self.sign_in: SignIn | None = None
+        self.service_clients: dict[str, cognito.UserPoolClient] = {}
+        self.token_url: str | None = None  # the services' token endpoint
         if config.uses_cognito:
             self.jwt = self._create_user_pool(config, dashboard_url)
         else:
@@ -149,13 +165,17 @@ class Identity(Construct):
             refresh_token_validity=Duration.days(30),
             enable_token_revocation=True,
         )
-        if dashboard_url is not None:
-            prefix = config.cognito_domain_prefix or default_domain_prefix(config.stack_name)
+        prefix = config.cognito_domain_prefix or default_domain_prefix(config.stack_name)
+        if dashboard_url is not None or config.services:  # sign-in pages, or the token endpoint
             self.domain = pool.add_domain(
                 "Domain",
                 cognito_domain=cognito.CognitoDomainOptions(domain_prefix=prefix),
                 managed_login_version=cognito.ManagedLoginVersion.NEWER_MANAGED_LOGIN,
             )
+            self.token_url = f"{self.domain.base_url()}{TOKEN_PATH}"
+        self.service_clients = self._service_clients(pool, config)
+        if dashboard_url is not None:
+            assert self.domain is not None
             # Managed login shows an app client's pages only with a style: Cognito's own.
             cognito.CfnManagedLoginBranding(
                 self,
@@ -187,12 +207,45 @@ class Identity(Construct):
         # The audience is the app client: ID tokens carry it as `aud`, access tokens as
         # `client_id` (with token_use=access); realtime.auth accepts either.
         issuer = f"https://{pool.user_pool_provider_url}"
+        clients = [self.client, *self.service_clients.values()]
         return JwtSettings(
             issuer=issuer,
-            audience=self.client.user_pool_client_id,
+            # JWT_AUDIENCE: every client's id, separated by spaces.
+            audience=Fn.join(" ", [client.user_pool_client_id for client in clients]),
             jwks_url=f"{issuer}/.well-known/jwks.json",
             roles_claim=config.effective_roles_claim,
         )
+
+    def _service_clients(self, pool: cognito.UserPool, config: StackConfig) -> dict[str, cognito.UserPoolClient]:
+        if not config.services:
+            return {}
+        scopes = {
+            name: cognito.ResourceServerScope(scope_name=name, scope_description=description)
+            for name, description in SCOPE_DESCRIPTIONS.items()
+        }
+        server = pool.add_resource_server(
+            "ResourceServer",
+            identifier=RESOURCE_SERVER_ID,
+            user_pool_resource_server_name="Realtime hub",
+            scopes=list(scopes.values()),
+        )
+        clients = {}
+        for name, allowed in sorted(config.services.items()):
+            clients[name] = pool.add_client(
+                f"Service-{name}",
+                user_pool_client_name=f"service-{name}",
+                generate_secret=True,  # a confidential client: the secret stays with the service
+                auth_flows=cognito.AuthFlow(),  # no user sign-in of any kind
+                o_auth=cognito.OAuthSettings(
+                    flows=cognito.OAuthFlows(client_credentials=True),
+                    scopes=[cognito.OAuthScope.resource_server(server, scopes[scope]) for scope in sorted(allowed)],
+                ),
+                supported_identity_providers=[cognito.UserPoolClientIdentityProvider.COGNITO],
+                prevent_user_existence_errors=True,
+                access_token_validity=SERVICE_TOKEN_VALIDITY,
+                enable_token_revocation=True,
+            )
+        return clients
 
 
 def _code_flow(dashboard_url: str) -> cognito.OAuthSettings:

@@ -6,15 +6,24 @@ that verifies the bearer JWT with the same code as the WebSocket's $connect auth
 (signature against the issuer's JWKS, issuer, audience, expiry, and the publish role),
 whether the tokens come from the stack's Cognito user pool or an external OIDC issuer.
 The `rest_api` function checks the token again (defence in depth).
+
+Services inside AWS call the same routes under /iam/api/admin/realtime/* with SigV4 and
+IAM authorization (AWS_IAM) instead of a token: API Gateway checks the signature and the
+caller's execute-api:Invoke permission, and the function takes the caller to be the IAM
+principal with IAM_CALLER_ROLES (publish). `publisher_policy` is the managed policy to
+attach to a service's role: it allows the publish routes and following a message, and
+nothing else — no history, no presence, no closing connections.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from typing import cast
 
-from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import CfnElement, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct, IConstruct
@@ -22,7 +31,13 @@ from constructs import Construct, IConstruct
 from infra.config import StackConfig
 from infra.log_groups import log_group
 from infra.nag import acknowledge
-from realtime.entrypoints.rest import BASE_PATH, GATEWAY_RESPONSES, PUBLIC_PATHS, gateway_response_template
+from realtime.entrypoints.rest import (
+    BASE_PATH,
+    GATEWAY_RESPONSES,
+    IAM_BASE_PATH,
+    PUBLIC_PATHS,
+    gateway_response_template,
+)
 
 AUTHORIZER_IDENTITY_SOURCE = "Authorization"
 # API Gateway caches the policy per token: it allows every route of the stage
@@ -54,6 +69,7 @@ ACCESS_LOG_FIELDS = {
     "integrationStatus": "$context.integration.status",
     "integrationLatency": "$context.integration.latency",
     "principalId": "$context.authorizer.principalId",
+    "caller": "$context.identity.userArn",  # the IAM routes: the signing principal
     "authorizerStatus": "$context.authorizer.status",
     "authorizerLatency": "$context.authorizer.latency",
     "authorizerError": "$context.authorizer.error",
@@ -84,7 +100,9 @@ class RealtimeRestApi(Construct):
             validation_regex=BEARER_HEADER_PATTERN,
             results_cache_ttl=AUTHORIZER_CACHE_TTL,
         )
-        self._routes(apigw.LambdaIntegration(handler, proxy=True, allow_test_invoke=False))
+        integration = apigw.LambdaIntegration(handler, proxy=True, allow_test_invoke=False)
+        self._routes(integration)
+        self.publisher_policy = self._iam_routes(integration, config.stage_name)
         self._gateway_responses(browsers=bool(cors_allow_origins))
         self._firewall(config)
         # API Gateway (REST and WebSocket alike) logs through one role per account and region.
@@ -160,6 +178,49 @@ class RealtimeRestApi(Construct):
             "publish role; a Cognito user pool authorizer can neither check roles nor verify other issuers.",
         )
 
+    def _iam_routes(self, integration: apigw.LambdaIntegration, stage: str) -> iam.ManagedPolicy:
+        """{proxy+} under the IAM base path, and the policy that lets a service publish there."""
+        base = self.api.root.resource_for_path(IAM_BASE_PATH.strip("/"))
+        signed = base.add_resource("{proxy+}").add_method(
+            "ANY",
+            integration,
+            authorization_type=apigw.AuthorizationType.IAM,
+            request_parameters={"method.request.path.proxy": True},
+        )
+        acknowledge(
+            signed,
+            "AwsSolutions-COG4",
+            "IAM authorization (SigV4) for services inside AWS: API Gateway checks the signature and the "
+            "caller's execute-api:Invoke permission; a Cognito authorizer cannot authenticate IAM principals.",
+        )
+        grants = {"POST": f"{IAM_BASE_PATH}/*", "GET": f"{IAM_BASE_PATH}/messages/*"}  # + GET /me: no wildcard
+        policy = iam.ManagedPolicy(
+            self,
+            "PublisherPolicy",
+            description="Publish to the real-time hub with SigV4 (the IAM routes): publish routes and "
+            "message progress only",
+            statements=[
+                iam.PolicyStatement(
+                    actions=["execute-api:Invoke"],
+                    resources=[
+                        *(self.api.arn_for_execute_api(method, path, stage) for method, path in grants.items()),
+                        self.api.arn_for_execute_api("GET", f"{IAM_BASE_PATH}/me", stage),
+                    ],
+                )
+            ],
+        )
+        api_logical_id = Stack.of(self).get_logical_id(cast(CfnElement, self.api.node.default_child))
+        for method, path in grants.items():
+            acknowledge(
+                policy,
+                "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:"
+                f"<{api_logical_id}>/{stage}/{method}{path}]",
+                "Every POST route of the IAM base path publishes (one route per event type), and GET "
+                "messages/{id} follows a published message (ids exist only at run time); no other method or "
+                "path of the API is granted.",
+            )
+        return policy
+
     def _gateway_responses(self, *, browsers: bool) -> None:
         """API Gateway's own answers (refused token, no such route, throttled, too large…)
         in the error shape of the function's: {"code", "message"}. When browsers call the
@@ -200,6 +261,11 @@ class RealtimeRestApi(Construct):
         methods whose CORS preflight names the dashboard)."""
         stack = Stack.of(self)
         return f"https://{self.api.rest_api_id}.execute-api.{stack.region}.{stack.url_suffix}"
+
+    @property
+    def iam_base_url(self) -> str:
+        """https://{api}.execute-api.{region}.amazonaws.com/{stage}/iam/api/admin/realtime"""
+        return f"{self.api.url.rstrip('/')}{IAM_BASE_PATH}"
 
     @property
     def base_url(self) -> str:

@@ -102,6 +102,18 @@ class RealtimeStack(Stack):
 
         CfnOutput(self, "WebSocketUrl", value=websocket.url, description="Dashboards connect here (?token=JWT)")
         CfnOutput(self, "RestApiUrl", value=rest.base_url, description="Base URL of the REST API")
+        CfnOutput(
+            self,
+            "IamRestApiUrl",
+            value=rest.iam_base_url,
+            description="The same routes for services signing with SigV4 (IAM authorization)",
+        )
+        CfnOutput(
+            self,
+            "PublisherPolicyArn",
+            value=rest.publisher_policy.managed_policy_arn,
+            description="Attach to a service's IAM role: publish over the IAM routes, nothing else",
+        )
         CfnOutput(self, "CallbackUrl", value=websocket.callback_url, description="The @connections API")
         CfnOutput(self, "TableName", value=data.table.table_name)
         CfnOutput(self, "FanoutQueueUrl", value=fanout.queue.queue_url, description="Queued fan-out slices (FIFO)")
@@ -122,3 +134,12 @@ class RealtimeStack(Stack):
         if identity.user_pool is not None and identity.client is not None:
             CfnOutput(self, "UserPoolId", value=identity.user_pool.user_pool_id)
             CfnOutput(self, "UserPoolClientId", value=identity.client.user_pool_client_id)
+        if identity.token_url is not None and identity.service_clients:
+            CfnOutput(self, "ServiceTokenUrl", value=identity.token_url, description="Services' client credentials")
+        for name, client in identity.service_clients.items():
+            CfnOutput(
+                self,
+                f"ServiceClientId{name.replace('-', '')}",
+                value=client.user_pool_client_id,
+                description=f"App client of service {name!r} (its secret: aws cognito-idp describe-user-pool-client)",
+            )

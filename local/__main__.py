@@ -14,7 +14,13 @@ from types import FrameType
 from local.emulated.faults import FaultPlan
 from local.emulated.latency import LatencyModel
 from local.runner.deployment import LocalDeployment
-from local.runner.settings import DEFAULT_PORT, LOCAL_TABLE_NAME
+from local.runner.settings import (
+    DEFAULT_PORT,
+    LOCAL_SERVICE_CLIENT_ID,
+    LOCAL_SERVICE_CLIENT_SECRET,
+    LOCAL_TABLE_NAME,
+    LOCAL_TOKEN_PATH,
+)
 from local.tools.tokens import mint_token
 
 BANNER = """\
@@ -23,6 +29,9 @@ Realtime admin hub - local stack (DynamoDB: moto at {dynamodb}, table {table})
   Dashboard  {dashboard}
   WebSocket  {ws_url}?token=<JWT>
   REST       {rest_url}
+  REST (IAM) {iam_rest_url} (SigV4-signed with the local credentials below; publish only)
+  Services   {base_url}{token_path} (client credentials: {client_id} / {client_secret};
+             scopes realtime/publish realtime/read; or `make -s token SCOPES=realtime/publish`)
   Event bus  {events_url} (EventBridge PutEvents; detail-type "Realtime Publish" is published)
   Lifecycle  {base_url}/_local/events (connection opened/closed, group occupied/vacated; also logged)
   Queues     groups over FANOUT_QUEUE_THRESHOLD (500) members fan out through SQS FIFO + the worker;
@@ -62,7 +71,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--verbose", action="store_true", help="also log the @connections calls of the functions")
     parser.add_argument(
         "--ready-file",
-        help="once serving, write the URLs there as JSON {baseUrl, wsUrl, restUrl, dashboardUrl, port} (for tools)",
+        help="once serving, write the URLs there as JSON {baseUrl, wsUrl, restUrl, iamRestUrl, tokenUrl, "
+        "dashboardUrl, port} (for tools)",
     )
     return parser.parse_args(argv)
 
@@ -109,6 +119,10 @@ def main(argv: list[str] | None = None) -> int:
             table=LOCAL_TABLE_NAME,
             ws_url=stack.ws_url,
             rest_url=stack.rest_url,
+            iam_rest_url=stack.iam_rest_url,
+            token_path=LOCAL_TOKEN_PATH,
+            client_id=LOCAL_SERVICE_CLIENT_ID,
+            client_secret=LOCAL_SERVICE_CLIENT_SECRET,
             events_url=stack.events_endpoint,
             base_url=stack.base_url,
             token=token,
@@ -121,6 +135,8 @@ def main(argv: list[str] | None = None) -> int:
             "baseUrl": stack.base_url,
             "wsUrl": stack.ws_url,
             "restUrl": stack.rest_url,
+            "iamRestUrl": stack.iam_rest_url,
+            "tokenUrl": stack.token_url,
             "dashboardUrl": stack.dashboard_url,
             "port": stack.port,
         }

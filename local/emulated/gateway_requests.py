@@ -206,9 +206,11 @@ def rest_event(
     body: bytes,
     request_id: str,
     authorizer: dict[str, Any] | None = None,
+    caller: str | None = None,
 ) -> dict[str, Any]:
     """A REST API (v1) Lambda proxy event. `authorizer` is what the route's authorizer
-    returned (its context plus principalId)."""
+    returned (its context plus principalId); `caller` the ARN of the IAM principal that
+    signed the request, on a route with IAM authorization."""
     epoch_ms = now_ms()
     headers, multi_headers = _single_and_multi(request.headers)
     query, multi_query = _single_and_multi(request.query)
@@ -243,15 +245,15 @@ def rest_event(
                 "sourceIp": request.source_ip,
                 "userAgent": request.user_agent,
                 "accessKey": None,
-                "accountId": None,
-                "caller": None,
+                "accountId": caller.split(":")[4] if caller else None,
+                "caller": None,  # IAM's principal id (AIDA…, AROA…:session): nothing reads it
                 "cognitoAuthenticationProvider": None,
                 "cognitoAuthenticationType": None,
                 "cognitoIdentityId": None,
                 "cognitoIdentityPoolId": None,
                 "principalOrgId": None,
                 "user": None,
-                "userArn": None,
+                "userArn": caller,
             },
         },
         "body": (text if text is not None else base64.b64encode(body).decode()) if body else None,

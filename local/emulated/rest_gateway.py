@@ -1,12 +1,17 @@
 """The REST API as infra/rest_api.py deploys it: the public GET routes (health, status,
-openapi.json), and `{proxy+}` under the base path behind the Lambda TOKEN authorizer. Each
-request becomes a Lambda proxy (v1) event for rest_api, and its result the HTTP response."""
+openapi.json), `{proxy+}` under the base path behind the Lambda TOKEN authorizer, and
+`{proxy+}` under the IAM base path behind IAM authorization: a SigV4 signature checked
+against the local credentials (local/emulated/sigv4.py), so a forgotten or wrong signature
+fails locally as in AWS; the signer is LOCAL_IAM_PRINCIPAL (locally no IAM policy narrows
+what it may call). Each request becomes a Lambda proxy (v1) event for rest_api, and its
+result the HTTP response."""
 
 from __future__ import annotations
 
 import base64
 import binascii
 import logging
+from enum import Enum
 from typing import Any
 
 from starlette.requests import Request
@@ -17,6 +22,7 @@ from local.emulated.gateway_requests import Gateway, HttpRequest, RestResource, 
 from local.emulated.ids import rest_request_id
 from local.emulated.lambdas import LambdaRuntime
 from local.emulated.rest_authorizer import TokenAuthorizer, Verdict
+from local.emulated.sigv4 import SigV4Verifier
 
 logger = logging.getLogger("local.rest")
 
@@ -35,23 +41,33 @@ _ERROR_TYPES = {
 _MISSING_ROUTE = (404, "Missing Authentication Token", "MissingAuthenticationTokenException")
 
 
+class Authorization(Enum):
+    NONE = "NONE"
+    CUSTOM = "CUSTOM"  # the TOKEN authorizer
+    AWS_IAM = "AWS_IAM"
+
+
 class MalformedProxyResponse(Exception):
     """API Gateway answers 502 when a proxy integration returns something malformed."""
 
 
 class RestGateway:
-    def __init__(self, gateway: Gateway, runtime: LambdaRuntime) -> None:
+    def __init__(
+        self, gateway: Gateway, runtime: LambdaRuntime, *, iam_verifier: SigV4Verifier, iam_principal: str
+    ) -> None:
         # Imported here, not at the top: the layer's module-level objects (its logger) read
         # os.environ when first imported, which must happen after the stack has set it.
-        from realtime.entrypoints.rest import BASE_PATH, GATEWAY_RESPONSES, PUBLIC_PATHS
+        from realtime.entrypoints.rest import BASE_PATH, GATEWAY_RESPONSES, IAM_BASE_PATH, PUBLIC_PATHS
 
         self._gateway = gateway
         self._runtime = runtime
         self._authorizer = TokenAuthorizer(gateway, runtime)
+        self._iam_verifier = iam_verifier
+        self._iam_principal = iam_principal
         self._public_paths = frozenset(PUBLIC_PATHS)
         _CODES.update({status: code for status, code in GATEWAY_RESPONSES.values() if status is not None})
-        self._proxy_prefix = f"{BASE_PATH}/"
-        self._proxy_resource = f"{BASE_PATH}/{{proxy+}}"
+        self._gateway_responses = GATEWAY_RESPONSES
+        self._proxies = [(f"{BASE_PATH}/", Authorization.CUSTOM), (f"{IAM_BASE_PATH}/", Authorization.AWS_IAM)]
 
     async def handle(self, request: Request) -> Response:
         started = now_ms()
@@ -66,16 +82,30 @@ class RestGateway:
 
     async def _respond(self, request: Request, http_request: HttpRequest, request_id: str) -> Response:
         method, path = request.method, request.url.path
-        resource, protected = self._resource(method, path)
+        resource, authorization = self._resource(path)
         if resource is None:
             status, message, error_type = _MISSING_ROUTE
             return _gateway_answer(status, message, request_id, error_type)
-        verdict = await self._authorizer.check(method, path, http_request.headers) if protected else Verdict(200)
+        verdict = Verdict(200)
+        if authorization is Authorization.CUSTOM:
+            verdict = await self._authorizer.check(method, path, http_request.headers)
         if not verdict.allowed:
             return _gateway_answer(verdict.status, verdict.message, request_id)
         body = await _read_body(request)
         if body is None:
             return _gateway_answer(413, "Request Too Long", request_id)
+        caller = None
+        if authorization is Authorization.AWS_IAM:
+            refusal = self._iam_verifier.verify(
+                method,
+                request.scope["raw_path"].decode("latin-1"),  # as signed: still percent-encoded
+                request.scope["query_string"].decode("latin-1"),
+                http_request.headers,
+                body,
+            )
+            if refusal is not None:
+                return self._iam_refusal(refusal.error_type, refusal.message, request_id)
+            caller = self._iam_principal
         event = rest_event(
             self._gateway,
             method=method,
@@ -85,6 +115,7 @@ class RestGateway:
             body=body,
             request_id=request_id,
             authorizer=verdict.authorizer,
+            caller=caller,
         )
         try:
             return _to_response(await self._runtime.invoke("rest_api", event), request_id)
@@ -94,15 +125,27 @@ class RestGateway:
             logger.exception("rest_api failed")
         return _gateway_answer(502, "Internal server error", request_id)
 
-    def _resource(self, method: str, path: str) -> tuple[RestResource | None, bool]:
-        """The resource a request matches, and whether it is behind the authorizer. API
-        Gateway prefers the most specific resource: a public path takes GET only."""
+    def _resource(self, path: str) -> tuple[RestResource | None, Authorization]:
+        """The resource a request matches, and how it is authorized. API Gateway prefers
+        the most specific resource: a public path before the base path's {proxy+}."""
         if path in self._public_paths:  # ANY: the function answers 405 to other methods
-            return RestResource(path), False
-        proxy = path.removeprefix(self._proxy_prefix)
-        if path.startswith(self._proxy_prefix) and proxy:
-            return RestResource(self._proxy_resource, {"proxy": proxy}), True
-        return None, False
+            return RestResource(path), Authorization.NONE
+        for prefix, authorization in self._proxies:
+            proxy = path.removeprefix(prefix)
+            if path.startswith(prefix) and proxy:
+                return RestResource(f"{prefix}{{proxy+}}", {"proxy": proxy}), authorization
+        return None, Authorization.NONE
+
+    def _iam_refusal(self, error_type: str, message: str, request_id: str) -> Response:
+        """What API Gateway answers a refused signature, shaped by the stack's gateway
+        responses: a missing one is MISSING_AUTHENTICATION_TOKEN (the same answer as an
+        unknown route), a wrong one INVALID_SIGNATURE, any other DEFAULT_4XX (403)."""
+        response_type = {
+            "MissingAuthenticationTokenException": "MISSING_AUTHENTICATION_TOKEN",
+            "InvalidSignatureException": "INVALID_SIGNATURE",
+        }.get(error_type, "DEFAULT_4XX")
+        status, code = self._gateway_responses[response_type]
+        return _gateway_answer(status or 403, message, request_id, error_type, code=code)
 
 
 async def _read_body(request: Request) -> bytes | None:
@@ -155,9 +198,11 @@ def _merged_headers(result: dict[str, Any]) -> list[tuple[str, str]]:
 _CODES: dict[int, str] = {}
 
 
-def _gateway_answer(status: int, message: str | None, request_id: str, error_type: str | None = None) -> Response:
+def _gateway_answer(
+    status: int, message: str | None, request_id: str, error_type: str | None = None, *, code: str | None = None
+) -> Response:
     """An answer API Gateway gives itself, without the integration, shaped by the stack's
     gateway responses: {"code": …, "message": …}."""
     headers = {"x-amzn-RequestId": request_id, "x-amzn-ErrorType": error_type or _ERROR_TYPES.get(status, "")}
-    code = _CODES.get(status, "BadRequest" if status < 500 else "InternalError")
+    code = code or _CODES.get(status, "BadRequest" if status < 500 else "InternalError")
     return JSONResponse({"code": code, "message": message}, status_code=status, headers=headers)

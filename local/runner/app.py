@@ -1,5 +1,6 @@
-"""The emulator's routes: the WebSocket API, its @connections Management API and the
-REST API, on one port (AWS serves them from three hostnames); and the EventBridge bus
+"""The emulator's routes: the WebSocket API, its @connections Management API, the REST API
+(bearer-token and IAM routes) and Cognito's token endpoint for services (client
+credentials), on one port (AWS serves them from four hostnames); and the EventBridge bus
 (PutEvents, plus /_local/ routes to watch it and its dead-letter queue).
 
 The admin dashboard (local/runner/dashboard.py), when given, is served at `/` after every other
@@ -26,8 +27,21 @@ from local.emulated.gateway_requests import Gateway
 from local.emulated.lambdas import LambdaRuntime
 from local.emulated.management_api import ManagementApi
 from local.emulated.rest_gateway import RestGateway
+from local.emulated.sigv4 import SigV4Verifier
+from local.emulated.token_endpoint import TokenEndpoint
 from local.emulated.websocket_gateway import WebSocketGateway
-from local.runner.settings import EVENT_BUS_PATH, LOCAL_ADMIN_ROLE, LOCAL_TOOLING_PATH, REST_BASE_PATH, WEBSOCKET_PATH
+from local.runner.settings import (
+    EVENT_BUS_PATH,
+    LOCAL_ADMIN_ROLE,
+    LOCAL_IAM_PRINCIPAL,
+    LOCAL_SERVICE_CLIENT_ID,
+    LOCAL_SERVICE_CLIENT_SECRET,
+    LOCAL_SERVICE_SCOPES,
+    LOCAL_TOKEN_PATH,
+    LOCAL_TOOLING_PATH,
+    REST_BASE_PATH,
+    WEBSOCKET_PATH,
+)
 from realtime.auth import TokenVerifier, bearer_token
 from realtime.entrypoints.statuses import http_status
 from realtime.errors import Forbidden, Unauthorized
@@ -45,10 +59,14 @@ def build_app(
     management_api: ManagementApi,
     bus: LocalEventBus | None = None,
     *,
+    iam_verifier: SigV4Verifier,
     admin_verifier: TokenVerifier | None = None,
     dashboard: list[BaseRoute] | None = None,
 ) -> Starlette:
-    rest = RestGateway(gateway, runtime).handle
+    from realtime.entrypoints.rest import IAM_BASE_PATH  # after the stack's environment is set
+
+    rest = RestGateway(gateway, runtime, iam_verifier=iam_verifier, iam_principal=LOCAL_IAM_PRINCIPAL).handle
+    tokens = TokenEndpoint(LOCAL_SERVICE_CLIENT_ID, LOCAL_SERVICE_CLIENT_SECRET, LOCAL_SERVICE_SCOPES)
     bus_routes = []
     if bus is not None:
         if admin_verifier is None:
@@ -72,6 +90,8 @@ def build_app(
             ),
             Route(REST_BASE_PATH, rest, methods=_HTTP_METHODS),
             Route(REST_BASE_PATH + "/{proxy:anything}", rest, methods=_HTTP_METHODS),
+            Route(IAM_BASE_PATH + "/{proxy:anything}", rest, methods=_HTTP_METHODS),
+            Route(LOCAL_TOKEN_PATH, tokens.handle, methods=["POST"]),
             *(dashboard or []),
         ],
         # A path no route has is API Gateway's "no such resource" (404, JSON), not

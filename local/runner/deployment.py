@@ -36,8 +36,10 @@ from local.runner.app import build_app
 from local.runner.dashboard import DashboardSite
 from local.runner.settings import (
     EVENT_BUS_PATH,
+    IAM_REST_BASE_PATH,
     LOCAL_ACCOUNT_ID,
     LOCAL_TABLE_NAME,
+    LOCAL_TOKEN_PATH,
     REST_BASE_PATH,
     WEBSOCKET_PATH,
     function_environment,
@@ -111,6 +113,16 @@ class LocalDeployment:
         return f"{self.base_url}{REST_BASE_PATH}"
 
     @property
+    def iam_rest_url(self) -> str:
+        """The REST routes for SigV4-signed callers (IAM authorization)."""
+        return f"{self.base_url}{IAM_REST_BASE_PATH}"
+
+    @property
+    def token_url(self) -> str:
+        """Cognito's token endpoint, for the local service's client credentials."""
+        return f"{self.base_url}{LOCAL_TOKEN_PATH}"
+
+    @property
     def dashboard_url(self) -> str:
         """The admin dashboard (add `#token=<JWT>` to sign in at once)."""
         return f"{self.base_url}/"
@@ -173,9 +185,10 @@ class LocalDeployment:
         environment = {**function_environment(self.port, self._dynamodb.endpoint), **self._extra_environment}
         self._saved_environment = process_env.apply(environment)
         # @connections checks signatures against the credentials the functions sign with.
-        self._management_api.verifier = SigV4Verifier(
+        self._signatures = SigV4Verifier(
             environment["AWS_ACCESS_KEY_ID"], environment["AWS_SECRET_ACCESS_KEY"], environment["AWS_REGION"]
         )
+        self._management_api.verifier = self._signatures
         self._runtime = LambdaRuntime(replacements=self._replacements)
         self._bus = LocalEventBus(BusSettings.from_environment(environment, LOCAL_ACCOUNT_ID), self._runtime)
         self.inject_latency(self._latency)
@@ -194,6 +207,7 @@ class LocalDeployment:
                 self._registry,
                 self._management_api,
                 self._bus,
+                iam_verifier=self._signatures,  # services sign IAM routes as the functions sign @connections
                 admin_verifier=TokenVerifier(AuthSettings.from_env(environment)),  # the functions' settings
                 dashboard=self._dashboard.routes(),
             ),

@@ -8,6 +8,13 @@ from __future__ import annotations
 LOCAL_DEV_SIGNING_SECRET = "local-development-only-signing-secret-not-for-aws"  # noqa: S105
 LOCAL_ISSUER = "https://realtime.local/issuer"
 LOCAL_AUDIENCE = "realtime-dashboard"
+# LOCAL DEVELOPMENT ONLY: one service app client, as the stack creates one per configured
+# service in Cognito. Its secret is public too; the local token endpoint (POST /oauth2/token,
+# local/emulated/token_endpoint.py) gives it client-credentials tokens, like Cognito's.
+LOCAL_SERVICE_CLIENT_ID = "realtime-local-service"
+LOCAL_SERVICE_CLIENT_SECRET = "local-development-only-client-secret-not-for-aws"  # noqa: S105
+LOCAL_SERVICE_SCOPES = ("realtime/publish", "realtime/read")
+LOCAL_TOKEN_PATH = "/oauth2/token"  # noqa: S105 - a path
 LOCAL_TABLE_NAME = "realtime-local"
 LOCAL_REGION = "us-east-1"
 # The functions' AWS credentials: moto accepts any, and the local @connections API checks
@@ -36,7 +43,7 @@ def function_environment(port: int, dynamodb_endpoint: str) -> dict[str, str]:
         "TABLE_NAME": LOCAL_TABLE_NAME,
         "WEBSOCKET_CALLBACK_URL": f"http://127.0.0.1:{port}",
         "JWT_ISSUER": LOCAL_ISSUER,
-        "JWT_AUDIENCE": LOCAL_AUDIENCE,
+        "JWT_AUDIENCE": f"{LOCAL_AUDIENCE} {LOCAL_SERVICE_CLIENT_ID}",
         "JWT_HS256_SECRET": LOCAL_DEV_SIGNING_SECRET,
         "AWS_ENDPOINT_URL_DYNAMODB": dynamodb_endpoint,
         # boto3 names the variable after the service id: EventBridge, not "events".
@@ -61,10 +68,13 @@ def function_environment(port: int, dynamodb_endpoint: str) -> dict[str, str]:
 # What the emulated API Gateway calls itself in ARNs and events. Any well-formed values
 # work: the handlers only read the region, account, API id and stage back from the ARN.
 LOCAL_ACCOUNT_ID = "123456789012"
+# Who a request signed with the local credentials is, as API Gateway names an IAM caller.
+LOCAL_IAM_PRINCIPAL = f"arn:aws:iam::{LOCAL_ACCOUNT_ID}:user/local"
 LOCAL_API_ID = "localapi01"
 LOCAL_STAGE = "local"
 WEBSOCKET_PATH = "/ws"
 REST_BASE_PATH = "/api/admin/realtime"
+IAM_REST_BASE_PATH = f"/iam{REST_BASE_PATH}"  # realtime.entrypoints.rest.IAM_BASE_PATH
 
 # How the deployed APIs authorize and what runs on a schedule (infra/websocket_api.py,
 # infra/rest_api.py, infra/config.py); the emulator applies the same rules, and

@@ -1,4 +1,4 @@
-"""One synth for the whole session: both configurations of RealtimeStack (see support.py)
+"""One synth for the whole session: the three configurations of RealtimeStack (see support.py)
 in one app, with cdk-nag checking them as `cdk synth` does."""
 
 from __future__ import annotations
@@ -17,13 +17,13 @@ from aws_cdk.assertions import Template
 
 from infra.application import create_app
 from infra.config import StackConfig
-from tests.infra.support import CUSTOM_CONTEXT, Synthesized, default_context
+from tests.infra.support import CUSTOM_CONTEXT, Synthesized, default_context, services_context
 
 
 @pytest.fixture(scope="session")
 def assembly_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     context = default_context()
-    configs = [StackConfig.from_context(context), StackConfig.from_context(CUSTOM_CONTEXT)]
+    configs = [StackConfig.from_context(c) for c in (context, CUSTOM_CONTEXT, services_context())]
     outdir = tmp_path_factory.mktemp("cdk.out")
     # cdk-nag runs as part of this synth: it raises on any unacknowledged finding.
     create_app(context, str(outdir), configs=configs).synth()
@@ -44,6 +44,11 @@ def default(assembly_dir: Path) -> Synthesized:
 @pytest.fixture(scope="session")
 def custom(assembly_dir: Path) -> Synthesized:
     return _load(assembly_dir, CUSTOM_CONTEXT)
+
+
+@pytest.fixture(scope="session")
+def services(assembly_dir: Path) -> Synthesized:
+    return _load(assembly_dir, services_context())
 
 
 @pytest.fixture(scope="session", params=["default", "custom"])

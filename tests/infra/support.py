@@ -6,7 +6,9 @@ the dashboard's build, a fixture (DASHBOARD_FIXTURE); `custom` sets every option
 way (external OIDC issuer, the dashboard signing in with it, alarm e-mails, destroy, CORS,
 WAF on both the REST API and the dashboard, reserved concurrency, another stage and groups,
 shorter history and replays, a faster sweep, an existing event bus with an archive, other
-fan-out thresholds, shard size, lifecycle source and worker concurrency).
+fan-out thresholds, shard size, lifecycle source and worker concurrency); `services` is
+`default` with two services' app clients (client credentials) and no dashboard, so the user
+pool's domain exists for the token endpoint alone.
 """
 
 from __future__ import annotations
@@ -73,7 +75,21 @@ CUSTOM_CONTEXT: dict[str, Any] = {
     "oidcTokenUrl": "https://tokens.example.com:8443/oauth/token",
     "oidcLogoutUrl": "https://login.example.com/oidc/logout",
     "oidcScopes": "openid, profile, email, offline_access",
+    "scopesClaim": "scp",
+    "scopeRoles": '{"https://api.example.com/realtime.publish": ["publisher"], "realtime.read": ["reader"]}',
 }
+
+
+SERVICES: dict[str, list[str]] = {"billing": ["publish"], "ops-bot": ["publish", "read"]}
+
+
+def services_context() -> dict[str, Any]:
+    return {
+        **cdk_json_context(),
+        "stackName": "RealtimeServices",
+        "dashboard": "false",
+        "services": json.dumps(SERVICES),
+    }
 
 
 @dataclass(frozen=True)

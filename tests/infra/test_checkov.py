@@ -34,7 +34,7 @@ Finding = tuple[str, str, str]
 
 def _template_names(assembly_dir: Path) -> list[str]:
     names = sorted(path.name for path in assembly_dir.glob("*.template.json"))
-    assert len(names) == 2, names
+    assert len(names) == 3, names  # default, custom, services
     return names
 
 

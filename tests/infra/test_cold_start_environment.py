@@ -108,19 +108,21 @@ def _configured(
 ) -> dict[str, dict[str, Any]]:
     """What each settings model must hold: the stack's configuration, not a default (and the
     dashboard's origin, a reference to its distribution, as resolve() renders it)."""
-    roles = {"connect_role": config.connect_role, "publish_role": config.publish_role}
+    roles = {"connect_role": config.connect_role, "reader_role": config.reader_role}
     # The workers only fan out: their own concurrency (fanoutWorkerConcurrency).
     concurrency = config.fanout_worker_concurrency if function == "fanout_worker" else config.fanout_concurrency
     return {
         "AuthSettings": {
             **roles,
             "roles_claim": config.effective_roles_claim,
+            "scopes_claim": config.effective_scopes_claim,
+            "scope_roles": config.effective_scope_roles,
             "leeway_seconds": config.jwt_leeway_seconds,
             "hs256_secret": None,
             **(
                 {}
                 if config.uses_cognito
-                else {"issuer": config.issuer, "audience": config.audience, "jwks_url": str(config.jwks_url)}
+                else {"issuer": config.issuer, "audiences": str((config.audience,)), "jwks_url": str(config.jwks_url)}
             ),
         },
         "HubSettings": {
@@ -137,6 +139,9 @@ def _configured(
             "member_shard_size": config.member_shard_size,
             "lifecycle_source": config.lifecycle_source,
             "admin_role": config.admin_role,
+            "publish_role": config.publish_role,
+            "publisher_role": config.publisher_role,
+            "iam_caller_roles": config.iam_caller_roles,
             "token_expiry_grace_seconds": config.token_expiry_grace_seconds,
             "action_rate_per_second": config.action_rate_per_second,
             "action_burst": config.action_burst,

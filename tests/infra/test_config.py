@@ -10,6 +10,8 @@ from infra.config import HUB_CONTEXT_KEYS, ContextError, StackConfig
 from infra.paths import CDK_JSON
 from realtime.config import HubSettings
 
+EXTERNAL = {"jwksUrl": "https://idp.example.com/jwks", "issuer": "https://idp.example.com/", "audience": "api"}
+
 
 def test_no_context_builds_a_cognito_stack_that_keeps_its_data() -> None:
     config = StackConfig.from_context({})
@@ -17,7 +19,7 @@ def test_no_context_builds_a_cognito_stack_that_keeps_its_data() -> None:
     assert config.effective_roles_claim == "cognito:groups"
     assert config.retain_data
     assert config.stage_name == "prod"
-    assert config.roles == ["admin"]
+    assert config.roles == ["admin", "publisher", "reader"]
     assert config.sweep_minutes == 5
 
 
@@ -106,6 +108,12 @@ def test_an_external_issuer_needs_all_three_settings() -> None:
         ({"reservedConcurrency": '{"message": 0}'}, "at least 1"),
         ({"reservedConcurrency": '{"nope": 5}'}, "reservedConcurrency.nope"),
         ({"alarmEmail": "not-an-address"}, "alarmEmail"),
+        ({"services": '{"billing": ["publish"]}', **EXTERNAL}, "services are Cognito app clients"),
+        ({"services": '{"billing": []}'}, "service 'billing' needs at least one scope"),
+        ({"services": '{"billing": ["admin"]}'}, "services.billing.0"),
+        ({"services": '{"ops-bot": ["read"], "opsbot": ["read"]}'}, "differ in more than dashes"),
+        ({"services": '{"has space": ["read"]}'}, "services.has space"),
+        ({"scopeRoles": '{"a scope": ["reader"]}'}, "scopeRoles"),
         ({"stageName": "has-dash"}, "stageName"),
         # HubSettings' own bounds, reported by key at synth rather than at the first invocation.
         ({"historyTtlSeconds": "30"}, "historyTtlSeconds: Input should be greater than or equal to 60"),
@@ -166,7 +174,7 @@ def test_cli_strings_are_parsed() -> None:
     assert config.sweep_minutes == 10
     assert config.websocket_throttle_rate == 25.5
     assert config.rest_throttle_burst == 7
-    assert config.roles == ["admin", "operator"]
+    assert config.roles == ["admin", "operator", "publisher", "reader"]
     assert config.cors_allow_origins == ["https://a.example.com", "http://localhost:3000"]
     assert config.reserved_concurrency == {"message": 10}
     assert config.api_gateway_cloudwatch_role is False

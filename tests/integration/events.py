@@ -94,6 +94,17 @@ def disconnect_event(connection_id: str) -> dict[str, Any]:
     }
 
 
+def iam_event(method: str, path: str, body: Any, principal: str | None) -> dict[str, Any]:
+    """A call to the IAM routes (`path` under the base path), SigV4-verified by API Gateway,
+    which names the principal in requestContext.identity."""
+    event = rest_event(method, f"/iam{path}", body)
+    event["resource"] = event["requestContext"]["resourcePath"] = "/iam/api/admin/realtime/{proxy+}"
+    event["requestContext"]["identity"].update(
+        {"userArn": principal, "accountId": "123456789012", "caller": "AROAEXAMPLE:i-0abc", "accessKey": "ASIAX"}
+    )
+    return event
+
+
 def rest_event(method: str, path: str, body: Any = None, token: str | None = None) -> dict[str, Any]:
     headers = {"Content-Type": "application/json", "Host": "api.example.com", "User-Agent": "curl/8"}
     if token is not None:

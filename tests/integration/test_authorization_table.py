@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -16,13 +16,19 @@ import pytest
 from local.tools.tokens import mint_token
 from tests.fakes import FakeSender
 from tests.integration.conftest import Invoke
-from tests.integration.events import action_event, authorizer_event, connect_event, rest_event
+from tests.integration.events import action_event, authorizer_event, connect_event, iam_event, rest_event
 
 BASE = "/api/admin/realtime"
+Call = Callable[..., tuple[int, dict[str, Any]]]
 GROUP_ROLES = {"admins": "admin", "user-activity": "support", "analytics": "viewer", "alerts": "ops"}
 CONNECT_ROLE, PUBLISH_ROLE, ADMIN_ROLE = "viewer", "publisher", "admin"
+# The least-privilege roles (what services' scopes grant): read everything, or publish.
+READER_ROLE, PUBLISHER_ROLE = "auditor", "feeder"
+IAM_CALLER_ROLES = "feeder"
 ROLES = ("viewer", "publisher", "ops", "support", "admin")
-COMBINATIONS = [frozenset(c) for n in range(len(ROLES) + 1) for c in itertools.combinations(ROLES, n)]
+COMBINATIONS = [frozenset(c) for n in range(len(ROLES) + 1) for c in itertools.combinations(ROLES, n)] + [
+    frozenset(c) for c in ({"auditor"}, {"feeder"}, {"auditor", "feeder"}, {"feeder", "ops"}, {"auditor", "admin"})
+]
 
 
 @pytest.fixture
@@ -31,6 +37,9 @@ def custom_roles(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("CONNECT_ROLE", CONNECT_ROLE)
     monkeypatch.setenv("PUBLISH_ROLE", PUBLISH_ROLE)
     monkeypatch.setenv("ADMIN_ROLE", ADMIN_ROLE)
+    monkeypatch.setenv("READER_ROLE", READER_ROLE)
+    monkeypatch.setenv("PUBLISHER_ROLE", PUBLISHER_ROLE)
+    monkeypatch.setenv("IAM_CALLER_ROLES", IAM_CALLER_ROLES)
     yield
 
 
@@ -39,7 +48,15 @@ def label(roles: frozenset[str]) -> str:
 
 
 def can_read(roles: frozenset[str], group: str) -> bool:
-    return GROUP_ROLES[group] in roles
+    return GROUP_ROLES[group] in roles or READER_ROLE in roles
+
+
+def can_connect(roles: frozenset[str]) -> bool:
+    return CONNECT_ROLE in roles or READER_ROLE in roles
+
+
+def can_publish(roles: frozenset[str]) -> bool:
+    return PUBLISH_ROLE in roles or PUBLISHER_ROLE in roles
 
 
 def open_socket(invoke: Invoke, connection_id: str, token: str) -> str:
@@ -77,7 +94,7 @@ def test_every_action_and_route_follows_the_table(
 
     # -- the WebSocket face
     handshake = open_socket(invoke, "c1", token)
-    assert handshake == ("allowed" if CONNECT_ROLE in roles else "denied")
+    assert handshake == ("allowed" if can_connect(roles) else "denied")
     if handshake == "allowed":
         for group in GROUP_ROLES:
             reply = ask(invoke, replies, "c1", {"action": "subscribe", "group": group})
@@ -97,30 +114,49 @@ def test_every_action_and_route_follows_the_table(
             "c1",
             {"action": "publish", "group": "alerts", "type": "TestMessage", "data": {"message": "m"}},
         )
-        assert published["type"] == ("Published" if PUBLISH_ROLE in roles else "Error"), published
+        assert published["type"] == ("Published" if can_publish(roles) else "Error"), published
         assert ask(invoke, replies, "c1", {"action": "ping"})["type"] == "Pong"
 
     # -- the REST face
-    status, me = call(invoke, "GET", "/me", token)
+    rest_face(invoke, replies, roles, lambda method, path, body=None: call(invoke, method, path, token, body))
+
+
+def rest_face(invoke: Invoke, replies: FakeSender, roles: frozenset[str], call: Call) -> None:
+    readable = {group for group in GROUP_ROLES if can_read(roles, group)}
+    status, me = call("GET", "/me")
     assert status == 200 and set(me["groups"]) == readable
-    assert (me["canConnect"], me["canPublish"]) == (CONNECT_ROLE in roles, PUBLISH_ROLE in roles)
-    status, snapshot = call(invoke, "GET", "/platform-snapshot", token)
+    assert (me["canConnect"], me["canPublish"]) == (can_connect(roles), can_publish(roles))
+    status, snapshot = call("GET", "/platform-snapshot")
     assert status == 200 and set(snapshot["groups"]) == readable
-    status, listed = call(invoke, "GET", "/groups", token)
+    status, listed = call("GET", "/groups")
     assert status == 200 and {g["group"] for g in listed["groups"]} == readable
     for group in GROUP_ROLES:
         for path in (f"/groups/{group}", f"/groups/{group}/history"):
-            status, body = call(invoke, "GET", path, token)
+            status, body = call("GET", path)
             assert (status, body.get("code")) == ((200, None) if group in readable else (403, "Forbidden")), path
-    status, body = call(invoke, "POST", "/alert", token, {"title": "t", "message": "m"})
-    assert status == (200 if PUBLISH_ROLE in roles else 403), body
-    status, body = call(invoke, "POST", "/publish", token, {"group": "analytics", "type": "TestMessage", "data": {}})
-    assert status == (422 if PUBLISH_ROLE in roles else 403), body  # forbidden before the body is read
+    status, body = call("POST", "/alert", {"title": "t", "message": "m"})
+    assert status == (200 if can_publish(roles) else 403), body
+    status, body = call("POST", "/publish", {"group": "analytics", "type": "TestMessage", "data": {}})
+    assert status == (422 if can_publish(roles) else 403), body  # forbidden before the body is read
     replies.gone.add("nope")  # API Gateway has no such connection either
-    status, body = call(invoke, "DELETE", "/connections/nope", token)
+    status, body = call("DELETE", "/connections/nope")
     assert status == (404 if ADMIN_ROLE in roles else 403), body
-    status, body = call(invoke, "DELETE", "/users/nobody/connections", token)
+    status, body = call("DELETE", "/users/nobody/connections")
     assert status == (200 if ADMIN_ROLE in roles else 403), body
+
+
+def test_the_iam_face_follows_the_table_with_the_iam_callers_roles(
+    custom_roles: None, invoke: Invoke, replies: FakeSender
+) -> None:
+    principal = "arn:aws:sts::123456789012:assumed-role/billing-service/i-0abc"
+
+    def signed(method: str, path: str, body: object = None) -> tuple[int, dict[str, Any]]:
+        event = iam_event(method, BASE + path, body, principal)
+        response = invoke("rest_api", event)
+        return response["statusCode"], json.loads(response["body"])
+
+    rest_face(invoke, replies, frozenset(IAM_CALLER_ROLES.split()), signed)
+    assert signed("GET", "/me")[1]["userId"] == principal
 
 
 def test_a_role_with_a_separator_never_becomes_two(custom_roles: None, invoke: Invoke, replies: FakeSender) -> None:

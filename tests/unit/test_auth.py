@@ -206,3 +206,65 @@ def test_a_list_audience_must_include_ours(verifier: TokenVerifier) -> None:
     assert verifier.verify(jwt.encode({**claims, "aud": ["x", LOCAL_AUDIENCE]}, LOCAL_DEV_SIGNING_SECRET))
     with pytest.raises(Unauthorized):
         verifier.verify(jwt.encode({**claims, "aud": ["x", "y"]}, LOCAL_DEV_SIGNING_SECRET))
+
+
+# -- services: client-credentials tokens carry scopes, which grant roles -------------------
+
+
+def _service_token(scope: object, **claims: object) -> str:
+    now = int(time.time())
+    body = {"sub": "svc", "client_id": "svc", "token_use": "access", "iss": LOCAL_ISSUER, "exp": now + 60}
+    return jwt.encode({**body, "scope": scope, **claims}, LOCAL_DEV_SIGNING_SECRET, algorithm="HS256")
+
+
+@pytest.fixture
+def service_verifier(auth_settings: AuthSettings) -> TokenVerifier:
+    return TokenVerifier(auth_settings.model_copy(update={"audiences": (LOCAL_AUDIENCE, "svc")}))
+
+
+@pytest.mark.parametrize(
+    ("scope", "roles"),
+    [
+        ("realtime/publish", {"publisher"}),
+        ("realtime/read", {"reader"}),
+        ("realtime/read realtime/publish", {"reader", "publisher"}),
+        (["realtime/read"], {"reader"}),  # a list, as some issuers sign it (scp)
+        ("openid realtime/nope", set()),  # unknown scopes grant nothing
+        ("x,realtime/publish", set()),  # a comma is part of a scope: never a separator
+        ("", set()),
+        (42, set()),
+    ],
+)
+def test_scopes_grant_the_configured_roles(service_verifier: TokenVerifier, scope: object, roles: set[str]) -> None:
+    assert service_verifier.verify(_service_token(scope)).roles == roles
+
+
+def test_scope_roles_and_the_scopes_claim_are_configurable(auth_settings: AuthSettings) -> None:
+    settings = AuthSettings.model_validate(
+        {
+            **auth_settings.model_dump(by_alias=True, exclude={"hs256_secret"}),
+            "JWT_HS256_SECRET": LOCAL_DEV_SIGNING_SECRET,
+            "JWT_AUDIENCE": f"{LOCAL_AUDIENCE} svc",
+            "JWT_SCOPES_CLAIM": "scp",
+            "JWT_SCOPE_ROLES": '{"https://api.example.com/hub.write": "publisher", "hub.read": ["reader", "ops"]}',
+        }
+    )
+    verifier = TokenVerifier(settings)
+    token = _service_token(None, scp=["https://api.example.com/hub.write", "hub.read"])
+    assert verifier.verify(token).roles == {"publisher", "reader", "ops"}
+    assert verifier.verify(_service_token("realtime/publish")).roles == set()  # scope is not the claim now
+
+
+def test_a_service_token_for_another_client_is_refused(service_verifier: TokenVerifier) -> None:
+    with pytest.raises(Unauthorized):
+        service_verifier.verify(_service_token("realtime/publish", client_id="other-app"))
+
+
+@pytest.mark.parametrize(
+    "mapping",
+    ['{"has space": ["reader"]}', '{"realtime/read": ["x,admin"]}', '["reader"]'],
+)
+def test_a_bad_scope_mapping_is_refused_at_cold_start(mapping: str) -> None:
+    env = {"JWT_ISSUER": LOCAL_ISSUER, "JWT_AUDIENCE": "a", "JWT_HS256_SECRET": LOCAL_DEV_SIGNING_SECRET}
+    with pytest.raises(ValueError, match="JWT_SCOPE_ROLES"):
+        AuthSettings.from_env({**env, "JWT_SCOPE_ROLES": mapping})

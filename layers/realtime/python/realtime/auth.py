@@ -12,6 +12,8 @@ Identity rules, enforced here so that every face sees the same identities:
   DynamoDB keys and log lines);
 - role names match `ROLE_NAME_PATTERN` (no separators: a role can never be read as two);
   a name that does not is ignored, and at most `MAX_ROLES` roles are read;
+- OAuth scopes (client-credentials tokens of services) grant the roles `JWT_SCOPE_ROLES`
+  maps them to (`realtime/publish` → publisher, `realtime/read` → reader by default);
 - a token is at most `MAX_TOKEN_BYTES` long; `exp`, `iss` and `sub` are required, `nbf`
   and `iat` must not be in the future (both with the configured leeway).
 """
@@ -98,18 +100,28 @@ class TokenVerifier:
         audience = claims.get("aud")
         if audience is not None:
             audiences = [audience] if isinstance(audience, str) else audience
-            if not isinstance(audiences, list) or self.settings.audience not in audiences:
+            if not isinstance(audiences, list) or not set(self.settings.audiences).intersection(audiences):
                 raise jwt.InvalidAudienceError("audience doesn't match")
-        elif not (claims.get("token_use") == "access" and claims.get("client_id") == self.settings.audience):
+        elif not (claims.get("token_use") == "access" and claims.get("client_id") in self.settings.audiences):
             raise jwt.MissingRequiredClaimError("aud")
 
     def _roles(self, claims: dict[str, Any]) -> list[str]:
-        value = claims.get(self.settings.roles_claim, [])
-        if isinstance(value, str):  # "admin ops" or "admin,ops", as the issuer signed it
-            value = value.replace(",", " ").split()
-        if not isinstance(value, list):
-            return []
-        return [role for role in value[:MAX_ROLES] if valid_role_name(role)]
+        """The roles claim's roles, and those the token's scopes grant (a client-credentials
+        token has scopes and no roles)."""
+        # Roles: "admin ops" or "admin,ops" as the issuer signed it; scopes: RFC 6749's
+        # space-separated list (a comma may be part of a scope, so it never splits one).
+        roles = _names(claims.get(self.settings.roles_claim), commas_separate=True)
+        scopes = _names(claims.get(self.settings.scopes_claim), commas_separate=False)
+        mapping = self.settings.scope_roles
+        granted = [role for scope in scopes if isinstance(scope, str) for role in mapping.get(scope, [])]
+        return [role for role in roles if isinstance(role, str) and valid_role_name(role)] + granted
+
+
+def _names(value: object, *, commas_separate: bool) -> list[object]:
+    """A claim of names: a list, or a string of them. At most MAX_ROLES are read."""
+    if isinstance(value, str):
+        value = (value.replace(",", " ") if commas_separate else value).split()
+    return list(value[:MAX_ROLES]) if isinstance(value, list) else []
 
 
 def bearer_token(authorization: str | None) -> str | None:

@@ -97,6 +97,8 @@ def wire(settings: HubSettings, ports: Ports, *, limiter: ActionLimiter | None =
         connect_role=settings.connect_role,
         publish_role=settings.publish_role,
         admin_role=settings.admin_role,
+        reader_role=settings.reader_role,
+        publisher_role=settings.publisher_role,
     )
     delivery = Delivery(ports.sender, ports.clock, ports.executor, settings.send_max_attempts)
     notices = Notices(ports.notifier, ports.memberships, ports.clock)

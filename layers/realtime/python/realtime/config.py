@@ -29,6 +29,15 @@ _ROLE_NAME = re.compile(ROLE_NAME_PATTERN)
 RoleName = Annotated[str, Field(pattern=ROLE_NAME_PATTERN)]
 
 
+# The least-privilege roles of services (domain/access.py): what the OAuth scopes of a
+# client-credentials token and the IAM routes grant by default.
+READER_ROLE = "reader"
+PUBLISHER_ROLE = "publisher"
+DEFAULT_SCOPE_ROLES: dict[str, list[str]] = {"realtime/read": [READER_ROLE], "realtime/publish": [PUBLISHER_ROLE]}
+# RFC 6749's scope-token: printable ASCII except space, '"' and '\\'.
+SCOPE_PATTERN = r"^[\x21\x23-\x5b\x5d-\x7e]{1,256}$"
+
+
 def valid_role_name(name: object) -> bool:
     return isinstance(name, str) and _ROLE_NAME.fullmatch(name) is not None
 
@@ -55,15 +64,44 @@ class AuthSettings(_EnvModel):
     """How bearer tokens are verified (authorizer and REST API)."""
 
     issuer: str = Field(alias="JWT_ISSUER", min_length=1)
-    audience: str = Field(alias="JWT_AUDIENCE", min_length=1)
+    # Every client a token may be for, separated by spaces: the dashboard's, and each
+    # service's app client (Cognito access tokens name theirs in `client_id`).
+    audiences: tuple[str, ...] = Field(alias="JWT_AUDIENCE", min_length=1, max_length=100)
     # Production: RS256/ES256 keys from the issuer's JWKS (Cognito or any OIDC issuer).
     jwks_url: AnyHttpUrl | None = Field(default=None, alias="JWT_JWKS_URL")
     # Local development only: HS256 with a shared secret. Never set in a deployed stack.
     hs256_secret: SecretStr | None = Field(default=None, alias="JWT_HS256_SECRET")
     roles_claim: str = Field(default="roles", alias="JWT_ROLES_CLAIM", min_length=1)
+    # OAuth scopes (client credentials): the claim that carries them (`scope`, a string of
+    # space-separated scopes, in Cognito's and most issuers' tokens; `scp` in some, often a
+    # list), and the roles each scope grants — added to those of the roles claim.
+    scopes_claim: str = Field(default="scope", alias="JWT_SCOPES_CLAIM", min_length=1)
+    scope_roles: dict[Annotated[str, Field(pattern=SCOPE_PATTERN)], list[RoleName]] = Field(
+        default_factory=lambda: {scope: list(roles) for scope, roles in DEFAULT_SCOPE_ROLES.items()},
+        alias="JWT_SCOPE_ROLES",
+        max_length=100,
+    )
     connect_role: RoleName = Field(default="admin", alias="CONNECT_ROLE")
-    publish_role: RoleName = Field(default="admin", alias="PUBLISH_ROLE")
+    reader_role: RoleName = Field(default=READER_ROLE, alias="READER_ROLE")
     leeway_seconds: int = Field(default=30, alias="JWT_LEEWAY_SECONDS", ge=0, le=300)
+
+    @field_validator("audiences", mode="before")
+    @classmethod
+    def _split_audiences(cls, value: Any) -> Any:
+        return value.split() if isinstance(value, str) else value
+
+    @field_validator("scope_roles", mode="before")
+    @classmethod
+    def _parse_scope_roles(cls, value: Any) -> Any:
+        mapping = json.loads(value) if isinstance(value, str) else value
+        if isinstance(mapping, dict):  # a scope may grant one role ("reader") or several
+            return {scope: [roles] if isinstance(roles, str) else roles for scope, roles in mapping.items()}
+        return mapping
+
+    @property
+    def connect_roles(self) -> tuple[str, ...]:
+        """Who may open a WebSocket (domain/access.py: the connect role or the reader role)."""
+        return (self.connect_role, self.reader_role)
 
     @model_validator(mode="after")
     def _exactly_one_key_source(self) -> Self:
@@ -85,6 +123,15 @@ class HubSettings(_EnvModel):
     # Checked by the authorizer, and again on $connect (defence in depth).
     connect_role: RoleName = Field(default="admin", alias="CONNECT_ROLE")
     publish_role: RoleName = Field(default="admin", alias="PUBLISH_ROLE")
+    # Least-privilege roles (domain/access.py): a reader may connect and read every group, a
+    # publisher may publish and follow its messages; services get them from their scopes.
+    reader_role: RoleName = Field(default=READER_ROLE, alias="READER_ROLE")
+    publisher_role: RoleName = Field(default=PUBLISHER_ROLE, alias="PUBLISHER_ROLE")
+    # What a SigV4-signed caller of the IAM routes is: IAM authorized the call, these roles
+    # say what it may do there (publish, by default).
+    iam_caller_roles: list[RoleName] = Field(
+        default_factory=lambda: [PUBLISHER_ROLE], alias="IAM_CALLER_ROLES", min_length=1, max_length=10
+    )
     # May close any connection (DELETE /connections/{id}, DELETE /users/{userId}/connections).
     admin_role: RoleName = Field(default="admin", alias="ADMIN_ROLE")
     # A connection's token expiring: after exp + this grace, actions are refused (the client
@@ -124,6 +171,11 @@ class HubSettings(_EnvModel):
     @classmethod
     def _parse_json(cls, value: Any) -> Any:
         return json.loads(value) if isinstance(value, str) else value
+
+    @field_validator("iam_caller_roles", mode="before")
+    @classmethod
+    def _split_roles(cls, value: Any) -> Any:
+        return value.split() if isinstance(value, str) else value
 
     @field_validator("group_roles")
     @classmethod

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -9,7 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field, RootModel, SerializerFunction
 
 
 class Identity(BaseModel):
-    """Who is calling: the token's `sub` and roles."""
+    """Who is calling: the token's `sub` and roles (its own and its scopes'), or the IAM
+    principal of a SigV4-signed call with the roles IAM callers get."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -20,6 +22,9 @@ class Identity(BaseModel):
 
     def has_role(self, role: str) -> bool:
         return role in self.roles
+
+    def has_any_role(self, roles: Iterable[str]) -> bool:
+        return not self.roles.isdisjoint(roles)
 
 
 class Connection(BaseModel):

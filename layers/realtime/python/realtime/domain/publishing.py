@@ -50,7 +50,7 @@ _WIDEST_SEQ = 2**53 - 1
 _WIDEST_EPOCH = "e" * 32
 
 # Where a publish came from: each has its own idempotency key space.
-Face = Literal["rest", "websocket", "eventbridge"]
+Face = Literal["rest", "iam", "websocket", "eventbridge"]
 
 
 def user_stream(user_id: str) -> str:

@@ -60,7 +60,7 @@ def authorize_websocket(event: dict[str, Any], verifier: TokenVerifier) -> dict[
     token = (request.query_string_parameters or {}).get("token")
     identity = _verify(verifier, token)
     response = _response(APIGatewayAuthorizerResponseWebSocket, identity, request.parsed_arn)
-    if identity.has_role(verifier.settings.connect_role):
+    if identity.has_any_role(verifier.settings.connect_roles):
         response.allow_route("$connect")
     else:
         logger.info("connection forbidden", extra={"user_id": identity.user_id})

@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from collections.abc import Callable
 from typing import Annotated, Any, Literal, Self, Union, cast
 
@@ -31,8 +32,10 @@ from realtime.auth import SUBJECT_PATTERN, bearer_token
 from realtime.config import MAX_MESSAGE_BYTES, RestSettings
 from realtime.domain import event_types as ev
 from realtime.domain.models import BatchOutcome, Identity, PublishRequest, PublishResult, QueuedPublish, iso_utc
+from realtime.domain.publishing import Face
 from realtime.entrypoints.statuses import http_status, status_of
 from realtime.errors import (
+    Forbidden,
     MethodNotAllowed,
     NoSuchRoute,
     PayloadTooLarge,
@@ -44,10 +47,15 @@ from realtime.errors import (
     ValidationFailed,
     bounded_details,
 )
+from realtime.observability import logger
 from realtime.protocol import ErrorCode, FieldError, GroupPresence, PlatformSnapshot
 
 BASE_PATH = "/api/admin/realtime"
 PUBLIC_PATHS = {f"{BASE_PATH}/health", f"{BASE_PATH}/status", f"{BASE_PATH}/openapi.json"}
+# The same routes for services inside AWS that sign with SigV4 instead of sending a token:
+# API Gateway authorizes them with IAM (AWS_IAM) and names the caller (infra/rest_api.py).
+IAM_PREFIX = "/iam"
+IAM_BASE_PATH = f"{IAM_PREFIX}{BASE_PATH}"
 API_TITLE = "Realtime admin hub"
 API_VERSION = "1.0.0"
 MAX_IDEMPOTENCY_KEY_LENGTH = 256
@@ -59,7 +67,8 @@ _BODY_METHODS = {"POST", "PUT", "PATCH"}
 GATEWAY_RESPONSES: dict[str, tuple[int | None, str]] = {
     "UNAUTHORIZED": (401, "Unauthorized"),
     "EXPIRED_TOKEN": (401, "Unauthorized"),
-    "ACCESS_DENIED": (403, "Forbidden"),
+    "ACCESS_DENIED": (403, "Forbidden"),  # also: IAM routes, a principal without execute-api:Invoke
+    "INVALID_SIGNATURE": (403, "Forbidden"),  # IAM routes: a SigV4 signature that does not match
     "MISSING_AUTHENTICATION_TOKEN": (404, "NotFound"),  # no such resource or method
     "REQUEST_TOO_LARGE": (413, "PayloadTooLarge"),
     "THROTTLED": (429, "RateLimited"),
@@ -79,6 +88,7 @@ def gateway_response_template(code: str) -> str:
 GROUP_PATTERN = r"^[A-Za-z0-9._-]{1,64}$"
 MESSAGE_ID_PATTERN = r"^[A-Za-z0-9-]{1,64}$"
 CONNECTION_ID_PATTERN = r"^[A-Za-z0-9=_+/-]{1,128}$"
+_SUBJECT = re.compile(SUBJECT_PATTERN)
 
 
 def _cors() -> CORSConfig | None:
@@ -100,12 +110,28 @@ router = APIGatewayRouter()
 
 def handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     try:
+        return _handle(event, context)
+    finally:
+        logger.remove_keys(["caller"])  # the logger outlives the invocation
+
+
+def _handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    try:
         path, method = event.get("path") or "", str(event.get("httpMethod") or "").upper()
-        if path in PUBLIC_PATHS:
+        if path.startswith(f"{IAM_BASE_PATH}/"):
+            identity = _iam_caller(event)
+            logger.append_keys(caller=identity.user_id)
+            path = path.removeprefix(IAM_PREFIX)  # then routed like any other
+            event = {**event, "path": path}
+            app.append_context(identity=identity, face="iam")
+            _require_method(path, method)
+            _require_role_of(method, identity)
+        elif path in PUBLIC_PATHS:
             _require_method(path, method)
         else:
             identity = bootstrap.verifier().verify(bearer_token(_header(event, "authorization")))
-            app.append_context(identity=identity)
+            logger.append_keys(caller=identity.user_id)
+            app.append_context(identity=identity, face="rest")
             _require_method(path, method)
             _require_role_of(method, identity)
         if method in _BODY_METHODS:
@@ -116,7 +142,27 @@ def handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         if CORS is not None and origin:  # the resolver adds these itself; early answers need them too
             response["headers"].update(CORS.to_dict(origin))
         return response
-    return app.resolve(event, context)
+    response = app.resolve(event, context)
+    if method in ("POST", "DELETE"):  # writes: who did what, with the caller key appended above
+        logger.info("write", extra={"method": method, "path": path, "status": response.get("statusCode")})
+    return response
+
+
+def _iam_caller(event: dict[str, Any]) -> Identity:
+    """The caller of an IAM route. API Gateway verified its SigV4 signature and its IAM
+    permission (execute-api:Invoke on this method and path) before invoking the function,
+    and names the principal in requestContext.identity, which no request can set. The
+    principal's ARN is the caller in logs, idempotency scopes and lifecycle events; what it
+    may do is IAM_CALLER_ROLES (publish, by default)."""
+    caller = ((event.get("requestContext") or {}).get("identity") or {}).get("userArn")
+    if not isinstance(caller, str) or not caller:  # a route without AWS_IAM: refuse, never guess
+        raise Unauthorized("the IAM routes take SigV4-signed requests only")
+    if not _SUBJECT.fullmatch(caller):
+        raise Forbidden(
+            "this IAM principal cannot be a caller: its ARN must be 1-256 characters of letters, digits and "
+            ". _ : @ + = / ~ | - (a role session name with a comma is not)"
+        )
+    return Identity(user_id=caller, roles=frozenset(bootstrap.hub().settings.iam_caller_roles))
 
 
 def _require_method(path: str, method: str) -> None:
@@ -167,6 +213,12 @@ def _check_body(event: dict[str, Any]) -> None:
     parsed = payload.loads(body or b"null", loc=["body"], max_depth=payload.MAX_DEPTH + 4)
     if event.get("isBase64Encoded"):  # the resolver reads it as text
         event["body"], event["isBase64Encoded"] = json.dumps(parsed), False
+
+
+def _face() -> Face:
+    """Each face has its own idempotency key space: an IAM principal's and a token's
+    subject could be the same text."""
+    return "iam" if app.context.get("face") == "iam" else "rest"
 
 
 def _identity() -> Identity:
@@ -381,7 +433,7 @@ def _idempotency_key() -> str | None:
 
 def _publish_one(request: PublishRequest) -> Published:
     publishing = bootstrap.hub().publishing
-    return _published(publishing.publish_once("rest", _idempotency_key(), _identity(), request, app.lambda_context))
+    return _published(publishing.publish_once(_face(), _idempotency_key(), _identity(), request, app.lambda_context))
 
 
 def _publish(event_type: str, data: ev.EventData) -> Published:
@@ -440,7 +492,7 @@ def me() -> MeResponse:
         user_id=identity.user_id,
         roles=sorted(identity.roles),
         expires_at=iso_utc(identity.expires_at) if identity.expires_at else "",
-        can_connect=identity.has_role(hub.settings.connect_role),
+        can_connect=hub.access.can_connect(identity),
         can_publish=hub.access.can_publish(identity),
         groups=hub.queries.readable_groups(identity),
     )
@@ -549,7 +601,7 @@ def publish(
     if isinstance(parsed, BatchPublishRequest):
         hub, identity = bootstrap.hub(), _identity()
         outcome = hub.publishing.publish_batch_once(
-            "rest", _idempotency_key(), identity, parsed.events, app.lambda_context
+            _face(), _idempotency_key(), identity, parsed.events, app.lambda_context
         )
         return Response(200, content_types.APPLICATION_JSON, _batch_results(outcome))
     published: Response[Any] = _publish_one(parsed.request())
