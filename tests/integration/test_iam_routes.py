@@ -8,6 +8,7 @@ import io
 import json
 import logging
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -32,7 +33,7 @@ def log_lines() -> Iterator[io.StringIO]:
     underlying.removeHandler(handler)
 
 
-def answer(invoke: Invoke, event: dict[str, object]) -> tuple[int, dict[str, object]]:
+def answer(invoke: Invoke, event: dict[str, Any]) -> tuple[int, dict[str, Any]]:
     response = invoke("rest_api", event)
     return response["statusCode"], json.loads(response["body"])
 
