@@ -159,3 +159,16 @@ def test_a_recovered_resume_waits_for_the_replay() -> None:
     subscriber._accept(envelope(1))
     asyncio.run(subscriber._subscribed({"type": "Subscribed", "group": "g", "seq": 3, "epoch": "e", "recovered": True}))
     assert subscriber.positions["g"].seq == 1 and [e.seq for e in subscriber._backlog] == [1]  # 2, 3 replayed next
+
+
+def test_token_mints_a_users_or_a_services_local_token() -> None:
+    import jwt
+
+    user, service = io.StringIO(), io.StringIO()
+    assert run(["token", "--sub", "ops", "--roles", "reader"], user) == 0
+    assert run(["token", "--scopes", "realtime/publish,realtime/read"], service) == 0
+    user_claims = jwt.decode(user.getvalue().strip(), options={"verify_signature": False})
+    service_claims = jwt.decode(service.getvalue().strip(), options={"verify_signature": False})
+    assert (user_claims["sub"], user_claims["roles"]) == ("ops", ["reader"])
+    assert service_claims["scope"] == "realtime/publish realtime/read" and "roles" not in service_claims
+    assert service_claims["token_use"] == "access" and service_claims["client_id"] == service_claims["sub"]

@@ -2,7 +2,7 @@
 
     realtime-hub publish Alert --group alerts title=Disk message="91% full" severity=warning
     realtime-hub tail alerts analytics --since 40
-    realtime-hub stats | presence alerts | history alerts --after 40 | token --sub ops
+    realtime-hub stats | presence alerts | history alerts --after 40 | token --sub ops | token --scopes realtime/read
 
 Configuration, first found wins: flags, environment (REALTIME_HUB_*), the profile file
 (TOML; --config / REALTIME_HUB_CONFIG, default ~/.config/realtime-hub/config.toml; section
@@ -145,16 +145,23 @@ def _auth(setting: Callable[[str], Any], rest_url: str) -> httpx.Auth | None:
 def local_token(sub: str, roles: list[str], ttl: int, *, required: bool) -> str | None:
     """A local development token, minted by the repository's local/tools/tokens.py."""
     try:
-        tokens = _local_tokens_module()
-    except ImportError as exc:
+        tokens = _local_tokens_module_or_usage()
+    except Usage:
         if required:
-            raise Usage(
-                "`token` mints local development tokens only: run it from the repository "
-                f"(with its virtualenv; needs local/tools/tokens.py and PyJWT): {exc}"
-            ) from exc
+            raise
         return None
     token: str = tokens.mint_token(sub, roles, ttl_seconds=ttl)
     return token
+
+
+def _local_tokens_module_or_usage() -> Any:
+    try:
+        return _local_tokens_module()
+    except ImportError as exc:
+        raise Usage(
+            "`token` mints local development tokens only: run it from the repository "
+            f"(with its virtualenv; needs local/tools/tokens.py and PyJWT): {exc}"
+        ) from exc
 
 
 def _local_tokens_module() -> Any:
@@ -289,8 +296,12 @@ def cmd_history(args: argparse.Namespace, config: Config, out: TextIO) -> int:
 
 
 def cmd_token(args: argparse.Namespace, config: Config, out: TextIO) -> int:
-    roles = [role.strip() for role in args.roles.split(",") if role.strip()]
-    token = local_token(args.sub, roles, args.ttl, required=True)
+    scopes = str(getattr(args, "scopes", None) or "").replace(",", " ").split()
+    if scopes:  # --scopes: a service's client-credentials token, as Cognito issues them
+        token = _local_tokens_module_or_usage().mint_service_token(scopes, ttl_seconds=args.ttl)
+    else:
+        roles = [role.strip() for role in args.roles.split(",") if role.strip()]
+        token = local_token(args.sub, roles, args.ttl, required=True)
     out.write(f"{token}\n")
     return OK
 
