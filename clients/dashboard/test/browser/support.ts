@@ -1,11 +1,11 @@
 /** What the browser tests share: Chromium (Debian's, driven by playwright-core), tokens for
  * the local stack, REST publishes, closing the page's socket from the server side, and what
  * the page recorded. */
-import { createHmac } from "node:crypto";
-import { mkdirSync, readFileSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import aws4 from "aws4";
+import { mintToken } from "../../../sdk/test/e2e/stack";
 import { chromium, type Browser, type BrowserContext, type BrowserContextOptions, type Page } from "playwright-core";
 
 export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), "../../../..");
@@ -36,20 +36,8 @@ export function launchChromium(): Promise<Browser> {
   return chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium", headless: true, args: CHROMIUM_ARGS, timeout: 60_000 });
 }
 
-function localSetting(name: string): string {
-  const match = new RegExp(`^${name} = "([^"]+)"`, "m").exec(readFileSync(join(REPO, "local/runner/settings.py"), "utf8"));
-  if (!match?.[1]) throw new Error(`local/runner/settings.py has no ${name}`);
-  return match[1];
-}
-
-/** A local development JWT (HS256 with the stack's public, local-only secret). */
-export function mintToken(sub: string, roles: string[] = ["admin"], ttlSeconds = 3_600, issuedAgoSeconds = 0): string {
-  const encode = (value: object) => Buffer.from(JSON.stringify(value)).toString("base64url");
-  const now = Math.floor(Date.now() / 1000) - issuedAgoSeconds;
-  const claims = { sub, roles, iss: localSetting("LOCAL_ISSUER"), aud: localSetting("LOCAL_AUDIENCE"), iat: now, exp: now + ttlSeconds };
-  const unsigned = `${encode({ alg: "HS256", typ: "JWT" })}.${encode(claims)}`;
-  return `${unsigned}.${createHmac("sha256", localSetting("LOCAL_DEV_SIGNING_SECRET")).update(unsigned).digest("base64url")}`;
-}
+/** Local development JWTs: the SDK's end-to-end tests mint them the same way. */
+export { mintToken };
 
 const backend = () => mintToken("e2e-backend");
 

@@ -65,10 +65,11 @@ export async function startStack(environment: Record<string, string> = {}): Prom
   };
 }
 
-/** A local development JWT (HS256 with the stack's public, local-only secret). */
-export function mintToken(sub: string, roles: string[] = ["admin"], ttlSeconds = 3_600): string {
+/** A local development JWT (HS256 with the stack's public, local-only secret), issued
+ * `issuedAgoSeconds` ago (an old token's expiry is in the past). */
+export function mintToken(sub: string, roles: string[] = ["admin"], ttlSeconds = 3_600, issuedAgoSeconds = 0): string {
   const encode = (value: object) => Buffer.from(JSON.stringify(value)).toString("base64url");
-  const now = Math.floor(Date.now() / 1000);
+  const now = Math.floor(Date.now() / 1000) - issuedAgoSeconds;
   const claims = {
     sub,
     roles,
