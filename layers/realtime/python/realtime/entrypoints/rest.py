@@ -109,18 +109,11 @@ router = APIGatewayRouter()
 
 
 def handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    try:
-        return _handle(event, context)
-    finally:
-        logger.remove_keys(["caller"])  # the logger outlives the invocation
-
-
-def _handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    identity: Identity | None = None
     try:
         path, method = event.get("path") or "", str(event.get("httpMethod") or "").upper()
         if path.startswith(f"{IAM_BASE_PATH}/"):
             identity = _iam_caller(event)
-            logger.append_keys(caller=identity.user_id)
             path = path.removeprefix(IAM_PREFIX)  # then routed like any other
             event = {**event, "path": path}
             app.append_context(identity=identity, face="iam")
@@ -130,7 +123,6 @@ def _handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             _require_method(path, method)
         else:
             identity = bootstrap.verifier().verify(bearer_token(_header(event, "authorization")))
-            logger.append_keys(caller=identity.user_id)
             app.append_context(identity=identity, face="rest")
             _require_method(path, method)
             _require_role_of(method, identity)
@@ -143,8 +135,9 @@ def _handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             response["headers"].update(CORS.to_dict(origin))
         return response
     response = app.resolve(event, context)
-    if method in ("POST", "DELETE"):  # writes: who did what, with the caller key appended above
-        logger.info("write", extra={"method": method, "path": path, "status": response.get("statusCode")})
+    if identity is not None and method in ("POST", "DELETE"):  # writes: who did what
+        caller = {"caller": identity.user_id, "method": method, "path": path}
+        logger.info("write", extra={**caller, "status": response.get("statusCode")})
     return response
 
 
@@ -152,7 +145,7 @@ def _iam_caller(event: dict[str, Any]) -> Identity:
     """The caller of an IAM route. API Gateway verified its SigV4 signature and its IAM
     permission (execute-api:Invoke on this method and path) before invoking the function,
     and names the principal in requestContext.identity, which no request can set. The
-    principal's ARN is the caller in logs, idempotency scopes and lifecycle events; what it
+    principal's ARN is the caller in the write log lines and idempotency scopes; what it
     may do is IAM_CALLER_ROLES (publish, by default)."""
     caller = ((event.get("requestContext") or {}).get("identity") or {}).get("userArn")
     if not isinstance(caller, str) or not caller:  # a route without AWS_IAM: refuse, never guess
