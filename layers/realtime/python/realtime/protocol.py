@@ -100,8 +100,8 @@ ACTIONS = (
 
 
 @cache
-def _adapter() -> TypeAdapter[ClientAction]:
-    """Built at the first action frame: $connect and $disconnect import this module too."""
+def action_adapter() -> TypeAdapter[ClientAction]:
+    """Built by the message function at its cold start, by no other (several import this module)."""
     return TypeAdapter(ClientAction)
 
 
@@ -124,7 +124,7 @@ def parse_action(raw: dict[str, Any]) -> ClientAction:
     if action not in ACTIONS:
         raise UnknownAction(f"unknown action {brief(action)!r}; expected one of: {', '.join(ACTIONS)}")
     try:
-        return _adapter().validate_python(raw)
+        return action_adapter().validate_python(raw)
     except ValidationError as exc:
         details = error_details(exc)
         for detail in details:  # the discriminated union prefixes every location with its tag
