@@ -146,7 +146,10 @@ def _run_child(code: str, env: Mapping[str, str]) -> dict[str, Any]:
 def first_events(stack: Any, token: str) -> dict[str, dict[str, Any]]:
     """One realistic event per function. `message` and `disconnect` act on a connection the
     stack's own $connect recorded just before (no socket: the reply to `ping` gets a 410,
-    which removes it, as in AWS for a dashboard that just vanished)."""
+    which removes it, as in AWS for a dashboard that just vanished). `fanout_worker` gets a
+    slice of a message the stack really queued (its threshold is 1) and whose fan-out its own
+    worker has finished: a redelivery, as SQS may make, which reads the slice's checkpoint
+    and completes it (a slice of a message never queued would fail the whole batch)."""
     from local.emulated.lambdas import invoke
     from tests.integration.events import (
         action_event,
@@ -165,8 +168,11 @@ def first_events(stack: Any, token: str) -> dict[str, dict[str, Any]]:
     fresh = f"bench{uuid.uuid4().hex[:12]}="
     policy = invoke("authorizer", authorizer_event(fresh, token))
     alert = {"group": "alerts", "type": "Alert", "data": {"title": "Disk", "message": "91% full"}}
-    envelope = json.dumps({"type": "Alert", "group": "alerts", "seq": 1, "data": alert["data"]})
-    work = {"message_id": uuid.uuid4().hex, "group": "alerts", "seq": 1, "shard": 0, "envelope": envelope}
+    recorded_connection(), recorded_connection()  # members of admins: its publishes are queued
+    test = {"group": "admins", "type": "TestMessage", "data": {"message": "bench"}}
+    queued = json.loads(invoke("rest_api", rest_event("POST", "/api/admin/realtime/publish", test, token))["body"])
+    envelope = json.dumps({"type": "TestMessage", "group": "admins", "seq": queued["seq"], "data": test["data"]})
+    work = {"message_id": queued["id"], "group": "admins", "seq": queued["seq"], "shard": 0, "envelope": envelope}
     return {
         "authorizer": authorizer_event(fresh, token),
         "rest_authorizer": {
@@ -187,7 +193,7 @@ def first_events(stack: Any, token: str) -> dict[str, dict[str, Any]]:
                     "body": json.dumps(work),
                     "attributes": {
                         "ApproximateReceiveCount": "1",
-                        "MessageGroupId": "alerts#0",
+                        "MessageGroupId": "admins#0",
                         "MessageDeduplicationId": f"{work['message_id']}#0",
                     },
                     "messageAttributes": {},
@@ -219,7 +225,9 @@ def _local_stack(invoke: bool) -> Iterator[Any]:
         return
     from local.runner.deployment import LocalDeployment
 
-    with LocalDeployment(port=0, access_log=False, environment={"POWERTOOLS_LOG_LEVEL": "WARNING"}) as stack:
+    # Threshold 1: the stack queues the fan-out of any group with two members (first_events).
+    environment = {"POWERTOOLS_LOG_LEVEL": "WARNING", "FANOUT_QUEUE_THRESHOLD": "1"}
+    with LocalDeployment(port=0, access_log=False, environment=environment) as stack:
         yield stack
 
 

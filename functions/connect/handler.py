@@ -1,10 +1,14 @@
 """$connect: record the connection (the authorizer has already verified the token)."""
 
 from realtime import bootstrap, tracing
-from realtime.entrypoints.websocket import on_connect
+from realtime.adapters.dynamodb.connections import ConnectionItem
+from realtime.domain.models import Connection, GroupState
+from realtime.entrypoints.connection_routes import on_connect
+from realtime.entrypoints.gateway_events import ConnectEvent
 from realtime.observability import logger, metrics
 
-hub = bootstrap.hub()  # configuration is validated and the adapters built at cold start
+# Configuration validated, adapters built and what every $connect uses: at cold start.
+hub = bootstrap.hub().prepare("connections", models=(ConnectEvent, Connection, ConnectionItem, GroupState))
 
 
 @logger.inject_lambda_context(correlation_id_path="requestContext.connectionId")

@@ -1,10 +1,14 @@
 """$disconnect: remove the connection and all its memberships (best-effort in AWS)."""
 
 from realtime import bootstrap, tracing
-from realtime.entrypoints.websocket import on_disconnect
+from realtime.adapters.dynamodb.connections import ConnectionItem
+from realtime.domain.models import Connection, Removal
+from realtime.entrypoints.connection_routes import on_disconnect
+from realtime.entrypoints.gateway_events import DisconnectEvent
 from realtime.observability import logger, metrics
 
-hub = bootstrap.hub()
+# Configuration validated, adapters built and what every $disconnect uses: at cold start.
+hub = bootstrap.hub().prepare("connections", models=(DisconnectEvent, Connection, ConnectionItem, Removal))
 
 
 @logger.inject_lambda_context(correlation_id_path="requestContext.connectionId")

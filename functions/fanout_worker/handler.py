@@ -2,10 +2,11 @@
 per record, reporting partial batch failures."""
 
 from realtime import bootstrap, tracing
+from realtime.domain.models import FanoutResult, FanoutSlice, SliceProgress
 from realtime.entrypoints.fanout_worker import process
 from realtime.observability import logger, metrics
 
-hub = bootstrap.hub()
+hub = bootstrap.hub().prepare("slices", models=(FanoutSlice, SliceProgress, FanoutResult))
 
 
 @logger.inject_lambda_context

@@ -4,11 +4,14 @@ publish the event like REST `POST /publish`; refused events go to the dead-lette
 from aws_lambda_powertools.logging import correlation_paths
 
 from realtime import bootstrap, tracing
-from realtime.entrypoints.ingest import on_event
+from realtime.domain.models import Appended, Envelope, PublishResult
+from realtime.entrypoints.event_models import EventBridgeModel
+from realtime.entrypoints.ingest import IngestDetail, on_event
 from realtime.observability import logger, metrics
 
 settings = bootstrap.ingest_settings()  # configuration is validated at cold start
-hub = bootstrap.hub()
+# What every event uses (its data model aside, which depends on its type): at cold start.
+hub = bootstrap.hub().prepare("publishing", models=(EventBridgeModel, IngestDetail, Envelope, Appended, PublishResult))
 dead_letters = bootstrap.dead_letters()
 
 

@@ -5,7 +5,7 @@ and presence stay exact."""
 from realtime import bootstrap, tracing
 from realtime.observability import logger, metrics
 
-hub = bootstrap.hub()
+hub = bootstrap.hub().prepare("connections")
 
 
 @logger.inject_lambda_context

@@ -28,7 +28,9 @@ def shape(model: type[BaseModel]) -> dict[str, Any]:
         annotation = field.annotation
         nested = shape(annotation) if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
         fields[name] = (field.alias, field.is_required(), repr(field.default), nested or _type_name(annotation))
-    return {"fields": fields, "config": {k: v for k, v in model.model_config.items() if k != "title"}}
+    # defer_build is when the validator is built (at first use: ours are, at cold start), not how it validates.
+    config = {k: v for k, v in model.model_config.items() if k not in {"title", "defer_build"}}
+    return {"fields": fields, "config": config}
 
 
 def _type_name(annotation: Any) -> str:

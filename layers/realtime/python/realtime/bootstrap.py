@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import boto3
@@ -30,7 +30,6 @@ from pydantic import BaseModel
 
 from realtime.config import HubSettings, IngestSettings, auth_settings, hub_settings
 from realtime.domain.access import AccessPolicy
-from realtime.domain.connections import ConnectionLifecycle
 from realtime.domain.delivery import Delivery
 from realtime.domain.departures import Departures, Notices
 from realtime.domain.ports import (
@@ -46,14 +45,16 @@ from realtime.domain.ports import (
     Sender,
     Streams,
 )
-from realtime.domain.publishing import Publishing
-from realtime.domain.queries import Queries
 from realtime.domain.rate_limits import ActionLimiter
-from realtime.domain.slices import SliceDelivery
-from realtime.domain.subscriptions import Subscriptions
 
 if TYPE_CHECKING:
     from realtime.auth import TokenVerifier
+    from realtime.domain.connections import ConnectionLifecycle
+    from realtime.domain.models import Identity
+    from realtime.domain.publishing import Publishing
+    from realtime.domain.queries import Queries
+    from realtime.domain.slices import SliceDelivery
+    from realtime.domain.subscriptions import Subscriptions
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -76,19 +77,113 @@ class Ports:
     notifier: LifecycleNotifier | None = None  # None: no lifecycle events
 
 
-@dataclass(frozen=True)
 class Hub:
-    """The use cases, wired. What the entrypoints call."""
+    """The use cases, wired. What the entrypoints call.
 
-    settings: HubSettings
-    access: AccessPolicy
-    limiter: ActionLimiter
-    connections: ConnectionLifecycle
-    subscriptions: Subscriptions
-    publishing: Publishing
-    slices: SliceDelivery
-    queries: Queries
-    departures: Departures
+    Each use case is built, and its module imported, when an entrypoint first asks for it:
+    a function loads only the ones it calls ($connect never imports publishing's event
+    types, nor the client protocol that subscriptions answer in), which is tens of
+    milliseconds of pydantic models at each cold start (`python -m bench coldstart`).
+    The access policy, the rate limiter and departures (which every route that touches a
+    connection shares) are built at once."""
+
+    def __init__(
+        self,
+        settings: HubSettings,
+        ports: Ports,
+        *,
+        access: AccessPolicy,
+        limiter: ActionLimiter,
+        delivery: Delivery,
+        notices: Notices,
+        departures: Departures,
+    ) -> None:
+        self.settings = settings
+        self.access = access
+        self.limiter = limiter
+        self.departures = departures
+        self._ports = ports
+        self._delivery = delivery
+        self._notices = notices
+
+    def prepare(self, *use_cases: str, models: tuple[type[BaseModel], ...] = ()) -> Hub:
+        """Build these use cases and these models' validators now. A function names what
+        every one of its invocations uses, so that its init pays for it (once, as before)
+        rather than its first invocation; the rest is built where first used."""
+        for name in use_cases:
+            getattr(self, name)
+        for model in models:
+            model.model_rebuild()
+        return self
+
+    @cached_property
+    def connections(self) -> ConnectionLifecycle:
+        from realtime.domain.connections import ConnectionLifecycle
+
+        ports = self._ports
+        return ConnectionLifecycle(
+            self.settings, self.access, ports.connections, self.departures, self._notices, ports.clock
+        )
+
+    @cached_property
+    def subscriptions(self) -> Subscriptions:
+        from realtime.domain.subscriptions import Subscriptions
+
+        ports = self._ports
+        return Subscriptions(
+            self.settings,
+            self.access,
+            ports.streams,
+            ports.memberships,
+            ports.replay_budget,
+            self._delivery,
+            self.departures,
+            self._notices,
+            ports.clock,
+        )
+
+    @cached_property
+    def publishing(self) -> Publishing:
+        from realtime.domain.publishing import Publishing
+
+        ports = self._ports
+        return Publishing(
+            self.settings,
+            self.access,
+            ports.streams,
+            ports.memberships,
+            ports.connections,
+            ports.latest,
+            ports.progress,
+            ports.queue,
+            self._delivery,
+            self.departures,
+            ports.idempotency,
+            ports.clock,
+        )
+
+    @cached_property
+    def slices(self) -> SliceDelivery:
+        from realtime.domain.slices import SliceDelivery
+
+        ports = self._ports
+        return SliceDelivery(ports.memberships, ports.progress, self._delivery, self.departures)
+
+    @cached_property
+    def queries(self) -> Queries:
+        from realtime.domain.queries import Queries
+
+        ports = self._ports
+        return Queries(
+            self.settings,
+            self.access,
+            ports.connections,
+            ports.memberships,
+            ports.streams,
+            ports.latest,
+            ports.progress,
+            ports.clock,
+        )
 
 
 def wire(settings: HubSettings, ports: Ports, *, limiter: ActionLimiter | None = None) -> Hub:
@@ -102,49 +197,14 @@ def wire(settings: HubSettings, ports: Ports, *, limiter: ActionLimiter | None =
     )
     delivery = Delivery(ports.sender, ports.clock, ports.executor, settings.send_max_attempts)
     notices = Notices(ports.notifier, ports.memberships, ports.clock)
-    departures = Departures(ports.connections, ports.memberships, delivery, notices)
     return Hub(
-        settings=settings,
+        settings,
+        ports,
         access=access,
         limiter=limiter or ActionLimiter(settings.action_rate_per_second, settings.action_burst),
-        connections=ConnectionLifecycle(settings, access, ports.connections, departures, notices, ports.clock),
-        subscriptions=Subscriptions(
-            settings,
-            access,
-            ports.streams,
-            ports.memberships,
-            ports.replay_budget,
-            delivery,
-            departures,
-            notices,
-            ports.clock,
-        ),
-        publishing=Publishing(
-            settings,
-            access,
-            ports.streams,
-            ports.memberships,
-            ports.connections,
-            ports.latest,
-            ports.progress,
-            ports.queue,
-            delivery,
-            departures,
-            ports.idempotency,
-            ports.clock,
-        ),
-        slices=SliceDelivery(ports.memberships, ports.progress, delivery, departures),
-        queries=Queries(
-            settings,
-            access,
-            ports.connections,
-            ports.memberships,
-            ports.streams,
-            ports.latest,
-            ports.progress,
-            ports.clock,
-        ),
-        departures=departures,
+        delivery=delivery,
+        notices=notices,
+        departures=Departures(ports.connections, ports.memberships, delivery, notices),
     )
 
 
@@ -276,6 +336,18 @@ def verifier() -> TokenVerifier:
     from realtime.auth import TokenVerifier
 
     return TokenVerifier(auth_settings())
+
+
+class VerifierOnFirstUse:
+    """`verifier()` for a function where few invocations verify a token (WebSocket actions:
+    only `refresh` does): the settings are validated at cold start, PyJWT and cryptography
+    (tens of milliseconds of init) are imported at the first token."""
+
+    def __init__(self) -> None:
+        auth_settings()
+
+    def verify(self, token: str | None) -> Identity:
+        return verifier().verify(token)
 
 
 @cache

@@ -8,6 +8,7 @@ dispatcher (realtime.entrypoints.websocket), which validates the frame with thes
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
@@ -31,7 +32,7 @@ IdempotencyKey = Annotated[str, Field(min_length=1, max_length=256)]
 
 
 class _Action(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", populate_by_name=True)
 
     request_id: RequestId | None = Field(default=None, alias="requestId")
 
@@ -96,7 +97,12 @@ ACTIONS = (
     "ping",
     "refresh",
 )
-_adapter: TypeAdapter[ClientAction] = TypeAdapter(ClientAction)
+
+
+@cache
+def action_adapter() -> TypeAdapter[ClientAction]:
+    """Built by the message function at its cold start, by no other (several import this module)."""
+    return TypeAdapter(ClientAction)
 
 
 def load_frame(body: str | bytes | None) -> dict[str, Any]:
@@ -118,7 +124,7 @@ def parse_action(raw: dict[str, Any]) -> ClientAction:
     if action not in ACTIONS:
         raise UnknownAction(f"unknown action {brief(action)!r}; expected one of: {', '.join(ACTIONS)}")
     try:
-        return _adapter.validate_python(raw)
+        return action_adapter().validate_python(raw)
     except ValidationError as exc:
         details = error_details(exc)
         for detail in details:  # the discriminated union prefixes every location with its tag
@@ -136,7 +142,7 @@ def echo_request_id(raw: dict[str, Any] | None) -> str | None:
 
 
 class _Reply(BaseModel):
-    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+    model_config = ConfigDict(defer_build=True, populate_by_name=True, serialize_by_alias=True)
 
     request_id: str | None = Field(default=None, alias="requestId", description="the action's, echoed")
 
@@ -160,6 +166,8 @@ class Unsubscribed(_Reply):
 
 
 class PlatformSnapshot(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     connections: int
     groups: dict[str, int] = Field(description="members of each group the caller may read")
     latest: dict[str, Envelope] = Field(description="the last envelope of each event type (readable groups only)")
@@ -171,6 +179,8 @@ class PlatformStats(_Reply):
 
 
 class ConnectionCounts(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     connections: int
     groups: dict[str, int]
 
@@ -181,7 +191,7 @@ class ConnectionCount(_Reply):
 
 
 class GroupPresence(BaseModel):
-    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+    model_config = ConfigDict(defer_build=True, populate_by_name=True, serialize_by_alias=True)
 
     group: str
     connections: int
@@ -245,6 +255,8 @@ ErrorCode = Literal[
 
 
 class FieldError(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     loc: list[str | int]
     msg: str
     type: str

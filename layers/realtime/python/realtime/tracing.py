@@ -10,6 +10,12 @@ bench.coldstart`). Here:
   LAMBDA_TASK_ROOT is set, not under SAM or Chalice locally, and POWERTOOLS_TRACE_DISABLED
   not true); otherwise the handler is returned as it is and the X-Ray SDK is never
   imported (the local stack, the tests);
+- it is built at the first invocation, not at import: importing the X-Ray SDK is ~50 ms
+  (asyncio, wrapt, its emitters and sampling), which would be most of what an init spends
+  beyond boto3 (`python -m bench coldstart`). The first invocation pays it instead, once;
+  it is then traced exactly as before (the `## handler` subsegment with its ColdStart
+  annotation, and every botocore call: the patch is on botocore's client class, so it
+  covers the clients built at init). Lambda's own segments record the init either way;
 - it patches botocore only: the DynamoDB, SQS and EventBridge calls are what the traces
   show. Nothing else is worth a subsegment: @connections goes over our own sockets
   (adapters/signed_sender.py, which no patch sees), and the hourly JWKS fetch (urllib,
@@ -20,6 +26,7 @@ bench.coldstart`). Here:
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
@@ -43,9 +50,24 @@ def tracing_enabled() -> bool:
 
 def capture_lambda_handler(handler: Handler) -> Handler:
     """`Tracer.capture_lambda_handler` (the `## handler` subsegment, ColdStart and Service
-    annotations, the response or exception as metadata) when tracing is on."""
+    annotations, the response or exception as metadata) when tracing is on, the Tracer
+    built (and botocore patched) at the first invocation."""
     if not tracing_enabled():
         return handler
+    traced: Callable[..., Any] | None = None
+
+    @functools.wraps(handler)
+    def traced_handler(event: Any, context: Any, *args: Any, **kwargs: Any) -> Any:
+        nonlocal traced
+        if traced is None:  # Lambda runs one invocation at a time per execution environment
+            traced = trace(handler)
+        return traced(event, context, *args, **kwargs)
+
+    return cast("Handler", traced_handler)
+
+
+def trace(handler: Handler) -> Handler:
+    """The Tracer, patching botocore only, around `handler` (imports the X-Ray SDK)."""
     from aws_lambda_powertools import Tracer
 
     return cast("Handler", Tracer(patch_modules=PATCHED_MODULES).capture_lambda_handler(handler))

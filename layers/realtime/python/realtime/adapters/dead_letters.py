@@ -9,7 +9,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from realtime.adapters.lazy_client import ClientOnFirstUse
 from realtime.config import IngestSettings
@@ -18,6 +18,8 @@ from realtime.errors import ServiceUnavailable
 
 class DeadLetter(BaseModel):
     """The message body: why the event was refused, and the event as it arrived."""
+
+    model_config = ConfigDict(defer_build=True)
 
     reason: str = Field(description="the error code, e.g. ValidationError, UnknownGroup")
     message: str

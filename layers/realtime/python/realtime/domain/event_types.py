@@ -60,6 +60,7 @@ Severity = Literal["info", "success", "warning", "error", "critical"]
 
 class EventData(BaseModel):
     model_config = ConfigDict(
+        defer_build=True,
         # strict: JSON types as declared (no "5" for 5, no true for 1), as the document says
         alias_generator=to_camel,
         populate_by_name=True,

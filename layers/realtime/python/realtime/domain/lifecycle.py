@@ -12,7 +12,7 @@ CloseReason = Literal["client", "stale", "expired", "token-expired", "revoked"]
 
 
 class LifecycleEvent(BaseModel):
-    model_config = ConfigDict(frozen=True, populate_by_name=True, serialize_by_alias=True)
+    model_config = ConfigDict(defer_build=True, frozen=True, populate_by_name=True, serialize_by_alias=True)
 
     DETAIL_TYPE: ClassVar[str]
 

@@ -13,7 +13,7 @@ class Identity(BaseModel):
     """Who is calling: the token's `sub` and roles (its own and its scopes'), or the IAM
     principal of a SigV4-signed call with the roles IAM callers get."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True)  # built at import: every function uses it
 
     user_id: str
     roles: frozenset[str] = frozenset()
@@ -28,7 +28,7 @@ class Identity(BaseModel):
 
 
 class Connection(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     connection_id: str
     user_id: str
@@ -56,7 +56,7 @@ class Envelope(BaseModel):
     """What every subscriber receives. `seq` is per group (or per targeted user): 1, 2, 3…
     with no gaps; `epoch` changes only if that sequence is ever reset."""
 
-    model_config = ConfigDict(frozen=True, populate_by_name=True)
+    model_config = ConfigDict(defer_build=True, frozen=True, populate_by_name=True)
 
     type: str
     group: str | None = None
@@ -84,6 +84,8 @@ class HistoryPage(BaseModel):
     seqs the page covered, readable or not: an unreadable item (skipped, listed in
     `skipped`) still counts, so a reader moves past it without seeing a false gap."""
 
+    model_config = ConfigDict(defer_build=True)
+
     items: list[Envelope]
     more: bool
     first_seq: int | None = None
@@ -92,6 +94,8 @@ class HistoryPage(BaseModel):
 
 
 class GroupState(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     seq: int = 0
     epoch: str
     members: int = 0
@@ -111,6 +115,8 @@ JoinOutcome = Literal["joined", "occupied", "member"]
 class Appended(BaseModel):
     """A stored message, and how its fan-out goes: inline, or queued in `shards` slices."""
 
+    model_config = ConfigDict(defer_build=True)
+
     envelope: Envelope
     recipients: int
     shards: int
@@ -120,6 +126,8 @@ class Appended(BaseModel):
 class Removal(BaseModel):
     """A connection just removed: who it was and the groups it left."""
 
+    model_config = ConfigDict(defer_build=True)
+
     connection_id: str
     user_id: str
     groups: list[str]
@@ -128,7 +136,7 @@ class Removal(BaseModel):
 class FanoutSlice(BaseModel):
     """One queued unit of fan-out work (one SQS message): a message for one shard."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(defer_build=True, extra="forbid")
 
     message_id: str = Field(min_length=1, max_length=64)
     group: str = Field(min_length=1, max_length=64)
@@ -140,6 +148,8 @@ class FanoutSlice(BaseModel):
 class SliceProgress(BaseModel):
     """A slice's checkpoint: members up to `after` (a connection id, in key order) are done."""
 
+    model_config = ConfigDict(defer_build=True)
+
     after: str | None = None
     done: bool = False
 
@@ -147,7 +157,7 @@ class SliceProgress(BaseModel):
 class MessageProgress(BaseModel):
     """A queued message's fan-out progress (GET /messages/{id})."""
 
-    model_config = ConfigDict(populate_by_name=True)
+    model_config = ConfigDict(defer_build=True, populate_by_name=True)
 
     id: str
     group: str
@@ -167,6 +177,8 @@ class MessageProgress(BaseModel):
 class Member(BaseModel):
     """A group member as the fan-out sees it."""
 
+    model_config = ConfigDict(defer_build=True)
+
     connection_id: str
     live_after: int | None = None
     replaying: bool = False
@@ -176,6 +188,8 @@ class Member(BaseModel):
 
 
 class Presence(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     group: str
     connections: int
     users: int
@@ -188,6 +202,8 @@ class Presence(BaseModel):
 
 
 class Counts(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     connections: int
     groups: dict[str, int]
 
@@ -195,7 +211,7 @@ class Counts(BaseModel):
 class PublishResult(BaseModel):
     """The answer to every publish, once the fan-out is over."""
 
-    model_config = ConfigDict(populate_by_name=True)
+    model_config = ConfigDict(defer_build=True, populate_by_name=True)
 
     id: str
     type: str
@@ -217,6 +233,8 @@ class QueuedPublish(BaseModel):
     """The answer to a publish whose fan-out was queued (HTTP 202): poll
     GET /messages/{id} for its progress."""
 
+    model_config = ConfigDict(defer_build=True)
+
     id: str
     group: str
     seq: int
@@ -227,9 +245,13 @@ class QueuedPublish(BaseModel):
 class PublishOutcome(RootModel[PublishResult | QueuedPublish]):
     """Either answer of one publish, as one model (what an idempotency record stores)."""
 
+    model_config = ConfigDict(defer_build=True)
+
 
 class RefusedEvent(BaseModel):
     """An event of a batch that was not published, and why (a RealtimeError's code)."""
+
+    model_config = ConfigDict(defer_build=True)
 
     code: str
     message: str
@@ -239,18 +261,22 @@ class RefusedEvent(BaseModel):
 class BatchItem(BaseModel):
     """One event of a batch: published (inline or queued), or refused."""
 
+    model_config = ConfigDict(defer_build=True)
+
     published: PublishResult | QueuedPublish | None = None
     refused: RefusedEvent | None = None
 
 
 class BatchOutcome(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     items: list[BatchItem]
 
 
 class PublishRequest(BaseModel):
     """One event to publish: to a group, or (with `userId`) to every connection of a user."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", populate_by_name=True)
 
     group: str | None = Field(default=None, min_length=1, max_length=64, examples=["alerts"])
     user_id: str | None = Field(default=None, alias="userId", min_length=1, max_length=256)
@@ -259,6 +285,8 @@ class PublishRequest(BaseModel):
 
 
 class FanoutResult(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     recipients: int = 0
     delivered: int = 0
     gone_connection_ids: list[str] = Field(default_factory=list)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from realtime.config import HubSettings
 from realtime.domain.access import AccessPolicy
@@ -22,6 +22,8 @@ REPLAY_PAGE = 100
 
 
 class Subscription(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     group: str
     seq: int
     epoch: str

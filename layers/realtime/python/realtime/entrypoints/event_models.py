@@ -20,11 +20,15 @@ from pydantic.networks import IPvAnyNetwork
 
 
 class APIGatewayWebSocketEventIdentity(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     source_ip: IPvAnyNetwork = Field(alias="sourceIp")
     user_agent: str | None = Field(None, alias="userAgent")
 
 
 class APIGatewayWebSocketEventRequestContextBase(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     extended_request_id: str = Field(alias="extendedRequestId")
     request_time: str = Field(alias="requestTime")
     stage: str = Field(alias="stage")
@@ -59,6 +63,8 @@ class APIGatewayWebSocketDisconnectEventRequestContext(APIGatewayWebSocketEventR
 
 
 class APIGatewayWebSocketConnectEventModel(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     headers: dict[str, str] = Field(alias="headers")
     multi_value_headers: dict[str, list[str]] = Field(alias="multiValueHeaders")
     request_context: APIGatewayWebSocketConnectEventRequestContext = Field(alias="requestContext")
@@ -66,6 +72,8 @@ class APIGatewayWebSocketConnectEventModel(BaseModel):
 
 
 class APIGatewayWebSocketDisconnectEventModel(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     headers: dict[str, str] = Field(alias="headers")
     multi_value_headers: dict[str, list[str]] = Field(alias="multiValueHeaders")
     request_context: APIGatewayWebSocketDisconnectEventRequestContext = Field(alias="requestContext")
@@ -73,6 +81,8 @@ class APIGatewayWebSocketDisconnectEventModel(BaseModel):
 
 
 class APIGatewayWebSocketMessageEventModel(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     request_context: APIGatewayWebSocketMessageEventRequestContext = Field(alias="requestContext")
     is_base64_encoded: bool = Field(alias="isBase64Encoded")
     body: str | type[BaseModel] | None = Field(None, alias="body")
@@ -84,7 +94,7 @@ RawDictOrModel = dict[str, Any] | type[BaseModel] | BaseModel  # parser/types.py
 
 
 class EventBridgeModel(BaseModel):
-    model_config = ConfigDict(populate_by_name=True)
+    model_config = ConfigDict(defer_build=True, populate_by_name=True)
 
     version: str
     id: str

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from pydantic import BaseModel, Field, Json
+from pydantic import BaseModel, ConfigDict, Field, Json
 
 from realtime.config import RoleName
 from realtime.domain.models import Identity
@@ -22,6 +22,8 @@ class AuthorizerContext(BaseModel):
     """What our authorizer returns as `context` (realtime.entrypoints.authorizers; API
     Gateway allows only flat strings): roles as a JSON array, the token's expiry in epoch
     seconds."""
+
+    model_config = ConfigDict(defer_build=True)
 
     principal_id: str = Field(alias="principalId", min_length=1)
     user_id: str = Field(alias="userId", min_length=1)

@@ -228,22 +228,28 @@ class ErrorBody(BaseModel):
     """Every error answer: from the function, and from API Gateway itself (its gateway
     responses use the same shape)."""
 
+    model_config = ConfigDict(defer_build=True)
+
     code: ErrorCode
     message: str
     errors: list[FieldError] | None = Field(default=None, description="the offending fields (at most 20)")
 
 
 class HealthResponse(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     status: Literal["healthy"] = Field(examples=["healthy"])
 
 
 class StatusResponse(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     status: Literal["ok"] = Field(examples=["ok"])
     connections: int
 
 
 class MeResponse(BaseModel):
-    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+    model_config = ConfigDict(defer_build=True, populate_by_name=True, serialize_by_alias=True)
 
     user_id: str = Field(alias="userId")
     roles: list[str]
@@ -257,6 +263,7 @@ class _OneEvent(BaseModel):
     """One event, to a group or (with `userId`) to every open connection of a user."""
 
     model_config = ConfigDict(
+        defer_build=True,
         extra="forbid",
         populate_by_name=True,
         json_schema_extra={"oneOf": [{"required": ["group"]}, {"required": ["userId"]}]},
@@ -291,7 +298,7 @@ _ONE_EVENT_MODELS = tuple(
 
 
 class BatchPublishRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(defer_build=True, extra="forbid")
 
     events: list[dict[str, Any]] = Field(
         min_length=1, max_length=100, description="each one a publish request; validated one by one"
@@ -325,10 +332,14 @@ _UNION_LABELS = {*ev.EVENT_TYPES, "batch"}
 
 
 class BatchPublishResponse(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     results: list[dict[str, Any]] = Field(description="per event, in order: its publish response or its error")
 
 
 class MessageProgressResponse(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     id: str
     group: str
     seq: int
@@ -343,16 +354,20 @@ class MessageProgressResponse(BaseModel):
 
 
 class GroupsResponse(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     groups: list[GroupPresence] = Field(description="the groups the caller may read")
 
 
 class HistoryResponse(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     items: list[dict[str, Any]] = Field(description="envelopes in seq order")
     next: int | None = Field(description="pass as `after` for the next page; null at the end")
 
 
 class ConnectionClosedResponse(BaseModel):
-    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+    model_config = ConfigDict(defer_build=True, populate_by_name=True, serialize_by_alias=True)
 
     connection_id: str = Field(alias="connectionId")
     user_id: str = Field(alias="userId")
@@ -360,7 +375,7 @@ class ConnectionClosedResponse(BaseModel):
 
 
 class UserConnectionsClosedResponse(BaseModel):
-    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+    model_config = ConfigDict(defer_build=True, populate_by_name=True, serialize_by_alias=True)
 
     user_id: str = Field(alias="userId")
     closed: list[str] = Field(description="the connection ids closed")

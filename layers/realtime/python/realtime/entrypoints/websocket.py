@@ -1,4 +1,5 @@
-"""The WebSocket routes: $connect, $disconnect and every client action."""
+"""The WebSocket routes: every client action; $connect and $disconnect are in
+realtime.entrypoints.connection_routes (re-exported here)."""
 
 from __future__ import annotations
 
@@ -6,12 +7,12 @@ import base64
 import binascii
 from collections.abc import Callable
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from realtime.bootstrap import Hub
-from realtime.domain.models import Connection, PublishRequest, iso_utc
-from realtime.entrypoints.gateway_events import ConnectEvent, DisconnectEvent, MessageEvent
-from realtime.entrypoints.statuses import http_status
+from realtime.domain.models import Connection, Identity, PublishRequest, iso_utc
+from realtime.entrypoints.connection_routes import OK, on_connect, on_disconnect
+from realtime.entrypoints.gateway_events import MessageEvent
 from realtime.errors import InvalidMessage, RateLimited, RealtimeError, Unauthorized
 from realtime.protocol import (
     ClientAction,
@@ -38,30 +39,19 @@ from realtime.protocol import (
     parse_action,
 )
 
-if TYPE_CHECKING:  # only `refresh` verifies a token: PyJWT is loaded by bootstrap.verifier()
-    from realtime.auth import TokenVerifier
 
-OK = {"statusCode": 200}
+class Verifier(Protocol):
+    """realtime.auth.TokenVerifier; only `refresh` verifies a token, and the message function
+    passes bootstrap.VerifierOnFirstUse, which loads PyJWT at the first one."""
+
+    def verify(self, token: str | None) -> Identity: ...
+
+
+__all__ = ["on_connect", "on_disconnect", "on_message"]
 FollowUp = Callable[[], None] | None
 
 
-def on_connect(event: dict[str, Any], hub: Hub) -> dict[str, Any]:
-    parsed = ConnectEvent.model_validate(event)
-    try:
-        hub.connections.connect(parsed.request_context.connection_id, parsed.request_context.authorizer.identity)
-    except RealtimeError as exc:
-        return {"statusCode": http_status(exc)}
-    return OK
-
-
-def on_disconnect(event: dict[str, Any], hub: Hub) -> dict[str, Any]:
-    parsed = DisconnectEvent.model_validate(event)
-    hub.connections.disconnect(parsed.request_context.connection_id)
-    hub.limiter.forget(parsed.request_context.connection_id)
-    return OK
-
-
-def on_message(event: dict[str, Any], hub: Hub, verifier: TokenVerifier, context: Any = None) -> dict[str, Any]:
+def on_message(event: dict[str, Any], hub: Hub, verifier: Verifier, context: Any = None) -> dict[str, Any]:
     """Every action route and $default. Bad input is answered with an Error frame; the
     connection stays open and the invocation succeeds. Frames beyond the connection's rate
     are answered RateLimited before anything is read from the database; an action after
@@ -108,7 +98,7 @@ def _frame_body(body: Any, is_base64: bool) -> str | bytes | None:
 
 
 def _dispatch(
-    action: ClientAction, connection: Connection, hub: Hub, verifier: TokenVerifier, context: Any
+    action: ClientAction, connection: Connection, hub: Hub, verifier: Verifier, context: Any
 ) -> tuple[dict[str, Any], FollowUp]:
     """The reply to send, and what to do once it is sent (a resume's replay)."""
     then: FollowUp = None

@@ -47,7 +47,7 @@ from realtime.domain.models import Connection, Removal
 class ConnectionItem(BaseModel):
     """The stored form of a connection (camelCase attributes)."""
 
-    model_config = ConfigDict(populate_by_name=True)
+    model_config = ConfigDict(defer_build=True, populate_by_name=True)
 
     pk: str
     sk: str = META
