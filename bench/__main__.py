@@ -1,7 +1,8 @@
 """`python -m bench` (what `make bench` runs): start the local stack on a free port with the
 latency model on (local/emulated/latency.py), measure the scenarios, then the same
 scenarios against the reference design of the public samples (bench/reference.py), print
-both side by side and save bench/results/latest.json; then the fan-out scale benchmark
+both side by side and save bench/results/latest.json (one part run alone keeps the other
+parts' saved figures, each with its own time and commit); then the fan-out scale benchmark
 against a simulated Management API (bench/results/fanout.json); then cold starts
 (bench/coldstart.py: `python -m bench coldstart --help`).
 
@@ -227,10 +228,15 @@ def main(argv: list[str] | None = None) -> int:
                     asyncio.run(run_design("hub" if part == "stack" else "reference", args, outcomes))
         finally:
             # Whatever was measured is printed and saved, even if a part crashed.
+            # The parts not run now keep their saved figures (same latency model only), so
+            # `python -m bench stack` still prints the side-by-side table.
             previous = record.load_previous(report.RESULTS_FILE)
-            document = report.stack_document(outcomes, _parameters(args))
-            report.print_stack_tables(outcomes, latency_model=args.latency_model)
-            print(f"saved {report.save_document(document)}")
+            document = report.stack_document(outcomes, _parameters(args), stack_parts)
+            merged = record.merge_parts(previous, document)
+            report.print_stack_tables(report.outcomes_of(merged), latency_model=args.latency_model)
+            for line in record.carried_over(merged, document):
+                print(f"note: {line}")
+            print(f"saved {report.save_document(merged)}")
             if previous is not None:
                 print("\n".join(record.comparison(previous, document)))
         exit_code = 1 if outcomes.failed else 0

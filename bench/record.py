@@ -97,15 +97,81 @@ def flat_figures(document: dict[str, Any]) -> dict[str, float]:
 _COMPARED = {"p50_ms", "p99_ms", "seconds", "deliveries_per_second", "per_second", "unavailable"}
 
 
+def part_of(scenario: str) -> str:
+    """The part of `python -m bench` that measures a scenario ("hub.connect" → "stack")."""
+    design, _, name = scenario.partition(".")
+    if name == "contention":
+        return "contention"
+    return "stack" if design == "hub" else "reference"
+
+
+def _parts(document: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Part → when, where and how it was measured. A document saved before parts were
+    recorded names its parts by its scenarios, all from its one run."""
+    parts = document.get("parts")
+    if isinstance(parts, dict):
+        return parts
+    measured = document.get("results", {}).get("measured", {})
+    run = {key: document.get(key) for key in ("measured_at", "provenance", "parameters", "latency_model_ms")}
+    return {part_of(scenario): run for scenario in measured} if isinstance(measured, dict) else {}
+
+
+def merge_parts(previous: dict[str, Any] | None, current: dict[str, Any]) -> dict[str, Any]:
+    """What to save: `current` (this run's parts) plus every part of `previous` this run did
+    not measure, when both used the same latency model, so `python -m bench stack` keeps the
+    reference design's figures for the side-by-side table. Each part keeps its own
+    measured_at, provenance and parameters under "parts"."""
+    merged = {**current, "parts": dict(_parts(current))}
+    if previous is None:
+        return merged
+    ran = set(merged["parts"])
+    kept = {
+        part: run
+        for part, run in _parts(previous).items()
+        if part not in ran and isinstance(run, dict) and run.get("latency_model_ms") == current.get("latency_model_ms")
+    }
+    if not kept:
+        return merged
+    before = previous.get("results", {})
+    results: dict[str, Any] = {**current["results"]}
+    for kind in ("measured", "failed"):
+        earlier = {name: value for name, value in (before.get(kind) or {}).items() if part_of(name) in kept}
+        results[kind] = {**results[kind], **earlier}
+    merged["parts"].update(kept)
+    merged["results"] = results
+    return merged
+
+
+def carried_over(merged: dict[str, Any], current: dict[str, Any]) -> list[str]:
+    """One line per part shown from an earlier run: when and on which commit."""
+    lines = []
+    for part, run in merged.get("parts", {}).items():
+        if part in current.get("parts", {}):
+            continue
+        where = run.get("provenance") or {}
+        lines.append(f"{part}: from the run of {run.get('measured_at', '?')}, commit {_commit(where)}")
+    return lines
+
+
+def _commit(where: dict[str, Any]) -> str:
+    return (where.get("git_commit") or "unknown")[:10] + (" (dirty)" if where.get("git_dirty") else "")
+
+
 def comparison(previous: dict[str, Any], current: dict[str, Any]) -> list[str]:
     """Lines comparing the figures both runs measured (same names), previous → now."""
     before, after = flat_figures(previous), flat_figures(current)
     shared = [name for name in after if name in before]
     if not shared:
         return []
-    where = previous.get("provenance", {})
-    commit = (where.get("git_commit") or "unknown")[:10] + (" (dirty)" if where.get("git_dirty") else "")
-    lines = [f"\ncompared with the previous run ({previous.get('measured_at', '?')}, commit {commit}):"]
+    parts = _parts(previous)
+    runs = sorted(
+        {
+            f"{run.get('measured_at', '?')}, commit {_commit(run.get('provenance') or {})}"
+            for part, run in parts.items()
+            if isinstance(run, dict) and any(part_of(name.rsplit(".", 1)[0]) == part for name in shared)
+        }
+    ) or [f"{previous.get('measured_at', '?')}, commit {_commit(previous.get('provenance', {}))}"]
+    lines = [f"\ncompared with the previous run ({'; '.join(runs)}):"]
     width = max(len(name) for name in shared)
     for name in shared:
         old, new = before[name], after[name]

@@ -158,16 +158,20 @@ def print_stack_tables(outcomes: Outcomes, *, latency_model: bool) -> None:
     print("Local emulator on moto, one machine: indicative numbers, not AWS's.")
 
 
-def stack_document(outcomes: Outcomes, parameters: dict[str, Any]) -> dict[str, Any]:
+def stack_document(outcomes: Outcomes, parameters: dict[str, Any], parts: list[str]) -> dict[str, Any]:
+    """This run's document; `parts`: the parts it ran (stack, reference, contention)."""
     latency_model = bool(parameters.get("latency_model"))
     model = LatencyModel.aws_like() if latency_model else LatencyModel()
-    return {
+    run = {
         "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "python": sys.version.split()[0],
-        "platform": platform.platform(),
         "provenance": provenance(),
         "parameters": parameters,
         "latency_model_ms": model.model_dump(),
+    }
+    return {
+        **run,
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
         "targets": {
             "connect_p50_ms": None if latency_model else CONNECT_P50_TARGET_MS,
             "delivery_p50_ms": {
@@ -177,8 +181,19 @@ def stack_document(outcomes: Outcomes, parameters: dict[str, Any]) -> dict[str, 
                 ).items()
             },
         },
+        "parts": {part: run for part in parts},
         "results": outcomes.to_dict(),
     }
+
+
+def outcomes_of(document: dict[str, Any]) -> Outcomes:
+    """The figures of a (merged) document, to print as tables."""
+    results = document.get("results", {})
+    return Outcomes(
+        measured=dict(results.get("measured", {})),
+        failed=dict(results.get("failed", {})),
+        notes=list(results.get("notes", [])),
+    )
 
 
 def save_document(document: dict[str, Any], path: Path | None = None) -> Path:

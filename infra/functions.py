@@ -43,6 +43,7 @@ POWERTOOLS_LAYER_NAME = "AWSLambdaPowertoolsPythonV3-python313-arm64"
 NOT_DEPLOYED: dict[str, str] = {
     "JWT_HS256_SECRET": "local stack only: deployed functions verify tokens against the issuer's JWKS",
     "CONNECTION_TTL_SECONDS": "the default (2 h 5 min) follows API Gateway's 2-hour connection limit",
+    "DYNAMODB_READ_TIMEOUT_SECONDS": "local stack only: moto serves one call at a time; DynamoDB keeps the 5 s default",
 }
 
 

@@ -15,6 +15,7 @@ import asyncio
 import socket
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -42,6 +43,8 @@ _DATA_CALLS = {
     "BatchGetItem",
     "TransactWriteItems",
 }
+# A message sent to a queue: what ends a long poll in SQS (local.emulated.fanout_queue).
+_SQS_SENDS = {"AmazonSQS.SendMessage", "AmazonSQS.SendMessageBatch"}
 _THROTTLED = (
     b'{"__type":"com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException",'
     b'"message":"The level of configured provisioned throughput for the table was exceeded (injected fault)"}'
@@ -56,6 +59,8 @@ class MotoApp:
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="moto")
         self.faults = FaultPlan()
         self.latency = LatencyModel()
+        # Called (on this server's thread) once a SendMessage has been answered.
+        self.on_sqs_send: Callable[[], None] | None = None
 
     async def __call__(self, scope: _Scope, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -85,6 +90,8 @@ class MotoApp:
         status, headers, content = await loop.run_in_executor(self._worker, self._call, environ)
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": content})
+        if target in _SQS_SENDS and self.on_sqs_send is not None:
+            self.on_sqs_send()
 
     def _call(self, environ: dict[str, Any]) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
         chunks, status, headers = run_wsgi_app(self._wsgi, environ, buffered=True)
@@ -144,6 +151,11 @@ class LocalDynamoDB:
     def inject_latency(self, latency: LatencyModel) -> None:
         if self._app is not None:
             self._app.latency = latency
+
+    def on_sqs_send(self, callback: Callable[[], None]) -> None:
+        """Call `callback` after each SendMessage (from moto's server thread)."""
+        if self._app is not None:
+            self._app.on_sqs_send = callback
 
     def client(self) -> Any:
         # moto accepts any credentials; these are placeholders, not secrets.

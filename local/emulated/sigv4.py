@@ -23,6 +23,7 @@ botocore raises the same ClientError locally as in AWS:
 from __future__ import annotations
 
 import hmac
+import re
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -37,6 +38,7 @@ SERVICE = "execute-api"
 ALGORITHM = "AWS4-HMAC-SHA256"
 MAX_CLOCK_SKEW = timedelta(minutes=15)
 _AMZ_DATE = "%Y%m%dT%H%M%SZ"
+_AMZ_DATE_SHAPE = re.compile(r"[0-9]{8}T[0-9]{6}Z", re.ASCII)
 
 SIGNATURE_MISMATCH = (
     "The request signature we calculated does not match the signature you provided. Check your AWS Secret "
@@ -61,9 +63,13 @@ class SigV4Verifier:
         self, access_key: str, secret_key: str, region: str, *, clock: Callable[[], float] = time.time
     ) -> None:
         self._access_key = access_key
+        self._secret = f"AWS4{secret_key}".encode()
         self._signer = SigV4Auth(Credentials(access_key, secret_key), SERVICE, region)
         self._region = region
         self._clock = clock
+        # The day's signing key (four HMACs): derived once a day, not once per call. Every
+        # POST of a fan-out is verified on the emulator's event loop.
+        self._signing_key: tuple[str, bytes] = ("", b"")
 
     def verify(
         self, method: str, raw_path: str, query: str, headers: Iterable[tuple[str, str]], body: bytes
@@ -118,10 +124,20 @@ class SigV4Verifier:
                 request.headers[name] = value  # HTTPHeaders appends: a repeated header keeps every value
         request.context["timestamp"] = amz_date
         canonical = self._signer.canonical_request(request)
-        expected = self._signer.signature(self._signer.string_to_sign(request, canonical), request)
+        string_to_sign = self._signer.string_to_sign(request, canonical)
+        expected = hmac.new(self._key_for(amz_date[:8]), string_to_sign.encode(), sha256).hexdigest()
         if not hmac.compare_digest(expected, fields["Signature"]):
             return _invalid(SIGNATURE_MISMATCH)
         return None
+
+    def _key_for(self, day: str) -> bytes:
+        cached_day, key = self._signing_key  # one read: another thread may replace it
+        if cached_day != day:
+            key = hmac.digest(self._secret, day.encode(), "sha256")
+            for part in (self._region, SERVICE, "aws4_request"):
+                key = hmac.digest(key, part.encode(), "sha256")
+            self._signing_key = (day, key)
+        return key
 
     def _check_scope(self, scope: str, amz_date: str) -> Refusal | None:
         day, region, service, terminator = [*scope.split("/"), "", "", ""][:4]
@@ -141,7 +157,7 @@ class SigV4Verifier:
 
     def _check_date(self, amz_date: str) -> Refusal | None:
         try:
-            signed_at = datetime.strptime(amz_date, _AMZ_DATE).replace(tzinfo=UTC)
+            signed_at = _parse_amz_date(amz_date)
         except ValueError:
             return Refusal(
                 403, "IncompleteSignatureException", f"X-Amz-Date must be in the ISO8601 Long Format ({_AMZ_DATE})."
@@ -159,6 +175,14 @@ class SigV4Verifier:
                 f"({_format(now)} + {minutes} min.)"
             )
         return None
+
+
+def _parse_amz_date(amz_date: str) -> datetime:
+    """`%Y%m%dT%H%M%SZ`, strictly (ValueError otherwise); strptime costs ~40 % of a verify."""
+    if not _AMZ_DATE_SHAPE.fullmatch(amz_date):
+        raise ValueError(amz_date)
+    year, month, day = int(amz_date[0:4]), int(amz_date[4:6]), int(amz_date[6:8])
+    return datetime(year, month, day, int(amz_date[9:11]), int(amz_date[11:13]), int(amz_date[13:15]), tzinfo=UTC)
 
 
 def _format(moment: datetime) -> str:

@@ -196,6 +196,7 @@ class LocalDeployment:
         workers = int(environment.get("LOCAL_FANOUT_WORKERS", "4"))
         self._queue = LocalFanoutQueue(self._dynamodb.endpoint, self._runtime, workers=workers)
         self._queue.create()
+        self._dynamodb.on_sqs_send(self._queue.notify)
         self._runtime.load_all()  # every cold start happens now, so bad configuration fails fast
         gateway = Gateway(domain_name=f"{self.host}:{self.port}")
         self._dashboard = DashboardSite({"wsUrl": self.ws_url, "restUrl": self.rest_url, "auth": {"mode": "token"}})

@@ -36,6 +36,9 @@ LOCAL_FANOUT_QUEUE = "realtime-local-fanout.fifo"
 LOCAL_FANOUT_DEAD_LETTER_QUEUE = "realtime-local-fanout-dlq.fifo"
 
 
+LOCAL_DYNAMODB_READ_TIMEOUT_SECONDS = 30
+
+
 def function_environment(port: int, dynamodb_endpoint: str) -> dict[str, str]:
     """The environment every function gets locally: what CDK sets in AWS, pointed at
     the local emulator and moto instead."""
@@ -62,6 +65,9 @@ def function_environment(port: int, dynamodb_endpoint: str) -> dict[str, str]:
         "POWERTOOLS_METRICS_NAMESPACE": "RealtimeLocal",
         "POWERTOOLS_TRACE_DISABLED": "true",
         "POWERTOOLS_METRICS_DISABLED": "true",
+        # moto serves one request at a time: under load (1,000 $disconnects at once) a call
+        # waits its turn for seconds, which DynamoDB never makes it do (config.py).
+        "DYNAMODB_READ_TIMEOUT_SECONDS": str(LOCAL_DYNAMODB_READ_TIMEOUT_SECONDS),
     }
 
 

@@ -62,3 +62,50 @@ def test_the_bench_package_finds_the_shared_layer_by_itself() -> None:
         check=False,
     )
     assert result.stdout.strip() == "ok", result.stderr
+
+
+def _run(part_figures: dict[str, dict[str, float]], when: str, commit: str, model_ms: float = 5.0) -> dict:
+    parts = {record.part_of(name) for name in part_figures}
+    run = {
+        "measured_at": when,
+        "provenance": {"git_commit": commit * 40},
+        "latency_model_ms": {"dynamodb_ms": model_ms},
+    }
+    return {
+        **run,
+        "parts": {part: run for part in parts},
+        "results": {"measured": part_figures, "failed": {}, "notes": []},
+    }
+
+
+def test_scenarios_belong_to_the_part_that_measures_them() -> None:
+    assert record.part_of("hub.delivery_100") == "stack"
+    assert record.part_of("reference.delivery_100") == "reference"
+    assert record.part_of("hub.contention") == "contention"
+
+
+def test_running_one_part_keeps_the_other_parts_saved_figures() -> None:
+    previous = _run({"hub.connect": {"p50_ms": 30.0}, "reference.connect": {"p50_ms": 40.0}}, "earlier", "a")
+    current = _run({"hub.connect": {"p50_ms": 20.0}}, "now", "b")
+    merged = record.merge_parts(previous, current)
+    assert merged["results"]["measured"] == {"hub.connect": {"p50_ms": 20.0}, "reference.connect": {"p50_ms": 40.0}}
+    assert merged["parts"]["reference"]["measured_at"] == "earlier"
+    assert merged["parts"]["stack"]["measured_at"] == "now"
+    assert record.carried_over(merged, current) == ["reference: from the run of earlier, commit aaaaaaaaaa"]
+    # Only what this run measured is compared, against the run that measured it before.
+    lines = record.comparison(previous, current)
+    assert "earlier, commit aaaaaaaaaa" in lines[0]
+    assert [line.split()[0] for line in lines[1:]] == ["hub.connect.p50_ms"]
+
+
+def test_figures_from_another_latency_model_are_not_carried_over() -> None:
+    previous = _run({"reference.connect": {"p50_ms": 40.0}}, "earlier", "a", model_ms=0.0)
+    current = _run({"hub.connect": {"p50_ms": 20.0}}, "now", "b")
+    assert record.merge_parts(previous, current)["results"]["measured"] == {"hub.connect": {"p50_ms": 20.0}}
+
+
+def test_a_document_saved_before_parts_were_recorded_is_merged_too() -> None:
+    legacy = _run({"reference.connect": {"p50_ms": 40.0}}, "earlier", "a")
+    del legacy["parts"]
+    merged = record.merge_parts(legacy, _run({"hub.connect": {"p50_ms": 20.0}}, "now", "b"))
+    assert set(merged["results"]["measured"]) == {"hub.connect", "reference.connect"}

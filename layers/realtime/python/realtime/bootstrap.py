@@ -216,7 +216,7 @@ def dynamodb_client(settings: HubSettings) -> Any:
         retries={"mode": "standard", "max_attempts": 5},
         max_pool_connections=max(10, settings.fanout_concurrency),
         connect_timeout=2,
-        read_timeout=5,
+        read_timeout=settings.dynamodb_read_timeout_seconds,
     )
     return boto3.client("dynamodb", config=config)
 

@@ -147,6 +147,10 @@ class HubSettings(_EnvModel):
         default=8 * 1024 * 1024, alias="REPLAY_BYTES_PER_MINUTE", ge=0, le=1024 * 1024 * 1024
     )
     fanout_concurrency: int = Field(default=16, alias="FANOUT_CONCURRENCY", ge=1, le=128)
+    # DynamoDB answers in milliseconds: 5 s means it is in trouble, and botocore retries.
+    # The local stack raises it: moto serves one request at a time, so under load a call
+    # waits in moto's queue, and a retry after a timeout only queues the same work again.
+    dynamodb_read_timeout_seconds: float = Field(default=5.0, alias="DYNAMODB_READ_TIMEOUT_SECONDS", gt=0, le=60)
     send_max_attempts: int = Field(default=5, alias="SEND_MAX_ATTEMPTS", ge=1, le=10)
     connection_ttl_seconds: int = Field(default=DEFAULT_CONNECTION_TTL_SECONDS, alias="CONNECTION_TTL_SECONDS", ge=60)
     history_ttl_seconds: int = Field(default=3600, alias="HISTORY_TTL_SECONDS", ge=60, le=7 * 86400)
