@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from typing import Any
 
 import pytest
 
@@ -21,10 +22,12 @@ print(json.dumps(sorted(sys.modules)))
 """
 
 
-def imported_modules(function: str) -> set[str]:
+def probe(function: str, script: str) -> Any:
+    """What `script` prints last (JSON), run in a fresh interpreter with the function's
+    deployed environment: a cold start."""
     env = function_environment(function, port=9, dynamodb_endpoint="http://127.0.0.1:9")
     completed = subprocess.run(  # noqa: S603 - our own interpreter and code
-        [sys.executable, "-c", _PROBE.format(function_dir=str(FUNCTIONS_DIR / function))],
+        [sys.executable, "-c", script.format(function_dir=str(FUNCTIONS_DIR / function))],
         cwd=REPO,
         env=process_environment(env),
         capture_output=True,
@@ -32,7 +35,11 @@ def imported_modules(function: str) -> set[str]:
         check=True,
         timeout=120,
     )
-    return set(json.loads(completed.stdout.strip().splitlines()[-1]))
+    return json.loads(completed.stdout.strip().splitlines()[-1])
+
+
+def imported_modules(function: str) -> set[str]:
+    return set(probe(function, _PROBE))
 
 
 def packages(modules: set[str]) -> set[str]:
@@ -71,24 +78,14 @@ print(json.dumps({{"at_import": at_import, "traced": sorted(sys.modules), "wrapp
 
 @pytest.mark.parametrize("function", sorted(set(FUNCTIONS) - {"authorizer", "rest_authorizer"}))
 def test_a_function_that_calls_aws_traces_botocore_only_from_its_first_invocation(function: str) -> None:
-    env = function_environment(function, port=9, dynamodb_endpoint="http://127.0.0.1:9")
-    completed = subprocess.run(  # noqa: S603 - our own interpreter and code
-        [sys.executable, "-c", _TRACED_PROBE.format(function_dir=str(FUNCTIONS_DIR / function))],
-        cwd=REPO,
-        env=process_environment(env),
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=120,
-    )
-    probe = json.loads(completed.stdout.strip().splitlines()[-1])
+    traced = probe(function, _TRACED_PROBE)
     # The init imports no X-Ray SDK; the handler is wrapped to build the Tracer when first called.
-    assert "aws_xray_sdk" not in packages(set(probe["at_import"]))
-    assert "capture_lambda_handler.<locals>.traced_handler" in probe["wrappers"]
-    traced = set(probe["traced"])
-    assert "aws_xray_sdk.ext.botocore.patch" in traced
+    assert "aws_xray_sdk" not in packages(set(traced["at_import"]))
+    assert "capture_lambda_handler.<locals>.traced_handler" in traced["wrappers"]
+    patched = set(traced["traced"])
+    assert "aws_xray_sdk.ext.botocore.patch" in patched
     # Tracer's default would patch every installed library it knows, importing each.
-    assert {name for name in traced if name.startswith("aws_xray_sdk.ext.") and name.endswith(".patch")} == {
+    assert {name for name in patched if name.startswith("aws_xray_sdk.ext.") and name.endswith(".patch")} == {
         "aws_xray_sdk.ext.botocore.patch"
     }
 
