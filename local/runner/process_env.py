@@ -43,9 +43,9 @@ def restore(saved: SavedEnvironment) -> None:
 
 
 def forget_cold_start_state() -> None:
-    """Drop the loaded handlers, and everything the shared layer caches at module level
-    (settings, the composition root's wired hub and clients), so the next load is a cold
-    start against the current environment."""
+    """Drop the loaded handlers, everything the shared layer caches at module level
+    (settings, the composition root's wired hub and clients) and boto3's default session,
+    so the next load is a cold start against the current environment."""
     unload_handlers()
     for name, module in list(sys.modules.items()):
         if name != "realtime" and not name.startswith("realtime."):
@@ -54,6 +54,9 @@ def forget_cold_start_state() -> None:
             # functools.cache / lru_cache wrappers defined in (or imported into) the layer.
             if callable(value) and callable(getattr(value, "cache_clear", None)):
                 value.cache_clear()
+    boto3 = sys.modules.get("boto3")
+    if boto3 is not None:  # its default session keeps the credentials and config it first read
+        boto3.DEFAULT_SESSION = None  # type: ignore[attr-defined]
     observability = sys.modules.get("realtime.observability")
     if observability is not None:  # imported before this environment was set
         observability.reread_environment()
