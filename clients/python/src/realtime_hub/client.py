@@ -11,7 +11,7 @@ import asyncio
 import itertools
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Iterator
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import httpx
 
@@ -33,6 +33,7 @@ from realtime_hub.models import (
 )
 
 DEFAULT_TIMEOUT = 30.0
+R = TypeVar("R")  # what an event method answers: Published, or an awaitable of it
 
 
 class _Options:
@@ -70,7 +71,56 @@ def _history_call(group: str, after: int, limit: int) -> Call:
     return Call("GET", f"/groups/{_core.segment(group)}/history", None, {"after": after, "limit": limit})
 
 
-class Hub:
+class _EventMethods(Generic[R]):
+    """One method per event type, the same on `Hub` (which answers `Published`) and on
+    `AsyncHub` (which answers an awaitable of it): each is `_event` with its route."""
+
+    def _event(self, data: et.EventData, idempotency_key: str | None, route: str | None = None) -> R:
+        raise NotImplementedError
+
+    def platform_update(self, data: et.PlatformStatus, *, idempotency_key: str | None = None) -> R:
+        return self._event(data, idempotency_key)
+
+    def analytics(self, data: et.AnalyticsUpdate, *, idempotency_key: str | None = None) -> R:
+        return self._event(data, idempotency_key)
+
+    def user_count(self, data: et.UserCountUpdate, *, idempotency_key: str | None = None) -> R:
+        return self._event(data, idempotency_key)
+
+    def generation_metrics(self, data: et.GenerationMetrics, *, idempotency_key: str | None = None) -> R:
+        return self._event(data, idempotency_key)
+
+    def revenue(self, data: et.RevenueUpdate, *, idempotency_key: str | None = None) -> R:
+        return self._event(data, idempotency_key)
+
+    def test_message(self, data: et.TestMessage, *, idempotency_key: str | None = None) -> R:
+        return self._event(data, idempotency_key)
+
+    def alert(self, data: et.Alert, *, idempotency_key: str | None = None) -> R:
+        return self._event(data, idempotency_key)
+
+    def performance_alert(self, data: et.PerformanceAlert, *, idempotency_key: str | None = None) -> R:
+        return self._event(data, idempotency_key)
+
+    def alert_warning(self, data: et.Alert, *, idempotency_key: str | None = None) -> R:
+        """`POST /alert/warning`: the severity is `warning` whatever `data` says."""
+        return self._event(data, idempotency_key, "/alert/warning")
+
+    def alert_error(self, data: et.Alert, *, idempotency_key: str | None = None) -> R:
+        """`POST /alert/error`: the severity is `error` whatever `data` says."""
+        return self._event(data, idempotency_key, "/alert/error")
+
+    def user_action(self, data: et.UserAction, *, idempotency_key: str | None = None) -> R:
+        return self._event(data, idempotency_key)
+
+    def role_assignment(self, data: et.RoleAssignment, *, idempotency_key: str | None = None) -> R:
+        return self._event(data, idempotency_key)
+
+    def system_event(self, data: et.SystemEvent, *, idempotency_key: str | None = None) -> R:
+        return self._event(data, idempotency_key)
+
+
+class Hub(_EventMethods[Published]):
     """The sync client. `Hub(rest_url, auth=...)`; `auth` is a token string or an auth
     provider (`StaticToken`, `ClientCredentials`, `SigV4`). Close it, or use `with`."""
 
@@ -152,47 +202,6 @@ class Hub:
     def _event(self, data: et.EventData, idempotency_key: str | None, route: str | None = None) -> Published:
         return Published.model_validate(self.call(_core.event_call(data, self._options.key(idempotency_key), route)))
 
-    def platform_update(self, data: et.PlatformStatus, *, idempotency_key: str | None = None) -> Published:
-        return self._event(data, idempotency_key)
-
-    def analytics(self, data: et.AnalyticsUpdate, *, idempotency_key: str | None = None) -> Published:
-        return self._event(data, idempotency_key)
-
-    def user_count(self, data: et.UserCountUpdate, *, idempotency_key: str | None = None) -> Published:
-        return self._event(data, idempotency_key)
-
-    def generation_metrics(self, data: et.GenerationMetrics, *, idempotency_key: str | None = None) -> Published:
-        return self._event(data, idempotency_key)
-
-    def revenue(self, data: et.RevenueUpdate, *, idempotency_key: str | None = None) -> Published:
-        return self._event(data, idempotency_key)
-
-    def test_message(self, data: et.TestMessage, *, idempotency_key: str | None = None) -> Published:
-        return self._event(data, idempotency_key)
-
-    def alert(self, data: et.Alert, *, idempotency_key: str | None = None) -> Published:
-        return self._event(data, idempotency_key)
-
-    def performance_alert(self, data: et.PerformanceAlert, *, idempotency_key: str | None = None) -> Published:
-        return self._event(data, idempotency_key)
-
-    def alert_warning(self, data: et.Alert, *, idempotency_key: str | None = None) -> Published:
-        """`POST /alert/warning`: the severity is `warning` whatever `data` says."""
-        return self._event(data, idempotency_key, "/alert/warning")
-
-    def alert_error(self, data: et.Alert, *, idempotency_key: str | None = None) -> Published:
-        """`POST /alert/error`: the severity is `error` whatever `data` says."""
-        return self._event(data, idempotency_key, "/alert/error")
-
-    def user_action(self, data: et.UserAction, *, idempotency_key: str | None = None) -> Published:
-        return self._event(data, idempotency_key)
-
-    def role_assignment(self, data: et.RoleAssignment, *, idempotency_key: str | None = None) -> Published:
-        return self._event(data, idempotency_key)
-
-    def system_event(self, data: et.SystemEvent, *, idempotency_key: str | None = None) -> Published:
-        return self._event(data, idempotency_key)
-
     # --- reading ----------------------------------------------------------------------
     def history_page(self, group: str, *, after: int = 0, limit: int = 100) -> HistoryPage:
         return HistoryPage.model_validate(self.call(_history_call(group, after, limit)))
@@ -267,7 +276,7 @@ class Hub:
         self.close()
 
 
-class AsyncHub:
+class AsyncHub(_EventMethods[Awaitable[Published]]):
     """The asyncio client: `Hub`'s methods as coroutines (`history` an async iterator)."""
 
     def __init__(
@@ -341,45 +350,6 @@ class AsyncHub:
     async def _event(self, data: et.EventData, idempotency_key: str | None, route: str | None = None) -> Published:
         call = _core.event_call(data, self._options.key(idempotency_key), route)
         return Published.model_validate(await self.call(call))
-
-    async def platform_update(self, data: et.PlatformStatus, *, idempotency_key: str | None = None) -> Published:
-        return await self._event(data, idempotency_key)
-
-    async def analytics(self, data: et.AnalyticsUpdate, *, idempotency_key: str | None = None) -> Published:
-        return await self._event(data, idempotency_key)
-
-    async def user_count(self, data: et.UserCountUpdate, *, idempotency_key: str | None = None) -> Published:
-        return await self._event(data, idempotency_key)
-
-    async def generation_metrics(self, data: et.GenerationMetrics, *, idempotency_key: str | None = None) -> Published:
-        return await self._event(data, idempotency_key)
-
-    async def revenue(self, data: et.RevenueUpdate, *, idempotency_key: str | None = None) -> Published:
-        return await self._event(data, idempotency_key)
-
-    async def test_message(self, data: et.TestMessage, *, idempotency_key: str | None = None) -> Published:
-        return await self._event(data, idempotency_key)
-
-    async def alert(self, data: et.Alert, *, idempotency_key: str | None = None) -> Published:
-        return await self._event(data, idempotency_key)
-
-    async def performance_alert(self, data: et.PerformanceAlert, *, idempotency_key: str | None = None) -> Published:
-        return await self._event(data, idempotency_key)
-
-    async def alert_warning(self, data: et.Alert, *, idempotency_key: str | None = None) -> Published:
-        return await self._event(data, idempotency_key, "/alert/warning")
-
-    async def alert_error(self, data: et.Alert, *, idempotency_key: str | None = None) -> Published:
-        return await self._event(data, idempotency_key, "/alert/error")
-
-    async def user_action(self, data: et.UserAction, *, idempotency_key: str | None = None) -> Published:
-        return await self._event(data, idempotency_key)
-
-    async def role_assignment(self, data: et.RoleAssignment, *, idempotency_key: str | None = None) -> Published:
-        return await self._event(data, idempotency_key)
-
-    async def system_event(self, data: et.SystemEvent, *, idempotency_key: str | None = None) -> Published:
-        return await self._event(data, idempotency_key)
 
     async def history_page(self, group: str, *, after: int = 0, limit: int = 100) -> HistoryPage:
         return HistoryPage.model_validate(await self.call(_history_call(group, after, limit)))
