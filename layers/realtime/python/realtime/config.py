@@ -98,11 +98,6 @@ class AuthSettings(_EnvModel):
             return {scope: [roles] if isinstance(roles, str) else roles for scope, roles in mapping.items()}
         return mapping
 
-    @property
-    def connect_roles(self) -> tuple[str, ...]:
-        """Who may open a WebSocket (domain/access.py: the connect role or the reader role)."""
-        return (self.connect_role, self.reader_role)
-
     @model_validator(mode="after")
     def _exactly_one_key_source(self) -> Self:
         if (self.jwks_url is None) == (self.hs256_secret is None):

@@ -41,7 +41,7 @@ class AccessPolicy:
     ) -> None:
         self.group_roles = dict(group_roles)
         self._read_roles = {group: _roles(role, reader_role) for group, role in self.group_roles.items()}
-        self.connect_roles = _roles(connect_role, reader_role)
+        self.connect_roles = connect_roles(connect_role, reader_role)
         self.publish_roles = _roles(publish_role, publisher_role)
         self.admin_roles = (admin_role,)
 
@@ -79,6 +79,11 @@ class AccessPolicy:
 
     def require_admin(self, identity: Identity) -> None:
         _require(identity, self.admin_roles, "close connections")
+
+
+def connect_roles(connect_role: str, reader_role: str) -> tuple[str, ...]:
+    """Who may open a WebSocket; the $connect authorizer applies it too (it has no hub)."""
+    return _roles(connect_role, reader_role)
 
 
 def _roles(*names: str) -> tuple[str, ...]:

@@ -18,6 +18,7 @@ from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event i
 )
 
 from realtime.auth import TokenVerifier, bearer_token
+from realtime.domain.access import connect_roles
 from realtime.domain.models import Identity
 from realtime.errors import RealtimeError
 from realtime.observability import logger
@@ -60,7 +61,8 @@ def authorize_websocket(event: dict[str, Any], verifier: TokenVerifier) -> dict[
     token = (request.query_string_parameters or {}).get("token")
     identity = _verify(verifier, token)
     response = _response(APIGatewayAuthorizerResponseWebSocket, identity, request.parsed_arn)
-    if identity.has_any_role(verifier.settings.connect_roles):
+    settings = verifier.settings
+    if identity.has_any_role(connect_roles(settings.connect_role, settings.reader_role)):
         response.allow_route("$connect")
     else:
         logger.info("connection forbidden", extra={"user_id": identity.user_id})

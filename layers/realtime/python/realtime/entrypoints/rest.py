@@ -112,19 +112,16 @@ def handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     identity: Identity | None = None
     try:
         path, method = event.get("path") or "", str(event.get("httpMethod") or "").upper()
+        face: Face = "rest"
         if path.startswith(f"{IAM_BASE_PATH}/"):
-            identity = _iam_caller(event)
+            identity, face = _iam_caller(event), "iam"
             path = path.removeprefix(IAM_PREFIX)  # then routed like any other
             event = {**event, "path": path}
-            app.append_context(identity=identity, face="iam")
-            _require_method(path, method)
-            _require_role_of(method, identity)
-        elif path in PUBLIC_PATHS:
-            _require_method(path, method)
-        else:
+        elif path not in PUBLIC_PATHS:
             identity = bootstrap.verifier().verify(bearer_token(_header(event, "authorization")))
-            app.append_context(identity=identity, face="rest")
-            _require_method(path, method)
+        _require_method(path, method)
+        if identity is not None:
+            app.append_context(identity=identity, face=face)
             _require_role_of(method, identity)
         if method in _BODY_METHODS:
             _check_body(event)
