@@ -14,7 +14,14 @@ from typing import Annotated, Any, Literal, Self, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError, field_validator, model_validator
 
-from realtime.config import DEFAULT_GROUP_ROLES, DEFAULT_SCOPE_ROLES, SCOPE_PATTERN, AuthSettings, HubSettings
+from realtime.config import (
+    DEFAULT_FANOUT_WORKER_CONCURRENCY,
+    DEFAULT_GROUP_ROLES,
+    DEFAULT_SCOPE_ROLES,
+    SCOPE_PATTERN,
+    AuthSettings,
+    HubSettings,
+)
 
 FunctionName = Literal[
     "authorizer",
@@ -144,7 +151,9 @@ class StackConfig(BaseModel):
     member_shard_size: int = Field(default=_hub_default("member_shard_size"), alias="memberShardSize")
     # The workers only fan out: more deliveries in flight than a publishing function
     # (their FANOUT_CONCURRENCY; HubSettings' bounds).
-    fanout_worker_concurrency: int = Field(default=64, alias="fanoutWorkerConcurrency", ge=1, le=128)
+    fanout_worker_concurrency: int = Field(
+        default=DEFAULT_FANOUT_WORKER_CONCURRENCY, alias="fanoutWorkerConcurrency", ge=1, le=128
+    )
     # Most worker invocations the queue's event source mapping runs at once (Lambda's bounds).
     fanout_worker_max_concurrency: int = Field(default=50, alias="fanoutWorkerMaxConcurrency", ge=2, le=1000)
     fanout_queue_age_alarm_seconds: int = Field(default=60, alias="fanoutQueueAgeAlarmSeconds", ge=1)

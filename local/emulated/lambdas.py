@@ -11,18 +11,19 @@ import asyncio
 import contextlib
 import importlib.util
 import json
+import os
 import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from local.emulated.latency import LatencyModel, Service
-from local.runner.settings import LOCAL_ACCOUNT_ID, LOCAL_REGION
+from local.runner.settings import FUNCTION_ENVIRONMENT, LOCAL_ACCOUNT_ID, LOCAL_REGION
 
 FUNCTIONS_DIR = Path(__file__).resolve().parents[2] / "functions"  # the repository root
 # Every folder of functions/ with a handler.py: the same set CDK deploys (a test checks).
@@ -81,12 +82,32 @@ def load_handler(name: str) -> Handler:
             module = importlib.util.module_from_spec(spec)
             sys.modules[module_name] = module
             try:
-                spec.loader.exec_module(module)
+                with _function_environment(name):
+                    spec.loader.exec_module(module)
             except BaseException:
                 del sys.modules[module_name]
                 raise
     handler: Handler = module.handler
     return handler
+
+
+@contextlib.contextmanager
+def _function_environment(name: str) -> Iterator[None]:
+    """The variables CDK gives this function only (FUNCTION_ENVIRONMENT), set while it loads:
+    its cold start reads them (the layer keeps what it builds from them per configuration,
+    realtime.bootstrap.hub), the other functions keep theirs. Loads are serialized; the
+    window is the import of one handler."""
+    extra = FUNCTION_ENVIRONMENT.get(name, {})
+    saved = {variable: os.environ.get(variable) for variable in extra}
+    os.environ.update(extra)
+    try:
+        yield
+    finally:
+        for variable, value in saved.items():
+            if value is None:
+                os.environ.pop(variable, None)
+            else:
+                os.environ[variable] = value
 
 
 def unload_handlers() -> None:

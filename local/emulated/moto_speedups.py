@@ -7,7 +7,11 @@ connections the local stack would crawl. Requests reach moto one at a time here
 (local.emulated.dynamodb), which makes two narrow patches safe:
 
 - a transaction copies only the items it touches beforehand and puts them back if it fails;
-- a Query on the base table looks at its own partition only;
+- a Query on the base table looks at its own partition only, sorts it by a plain key
+  (not `DynamoType.__lt__`), starts at its ExclusiveStartKey by bisection instead of walking
+  the pages before it, sizes each item once, and copies only what it returns (projected
+  items are new already): moto's own Query costs ~40 ms per 250-item page of a 1,000-member
+  partition, more than half the CPU of a queued fan-out to 1,000 subscribers;
 - the backend a request is for is found without listing moto's package directory each time;
 - the answers of the item reads (GetItem, Query, BatchGetItem) are JSON-encoded as they
   are: moto's serializer walks the botocore shape of every attribute of every item, ~60 %
@@ -20,10 +24,12 @@ All keep DynamoDB's semantics (tests/e2e/test_local_dynamodb.py checks them).
 
 from __future__ import annotations
 
+import bisect
 import copy
 import functools
 import json
 import logging
+from decimal import Decimal
 from types import SimpleNamespace
 from typing import Any
 
@@ -32,7 +38,7 @@ from moto.core.serialize import JSONSerializer
 from moto.dynamodb import models
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.dynamo_type import DynamoType, Item
-from moto.dynamodb.models.table import Table
+from moto.dynamodb.models.table import RESULT_SIZE_LIMIT, Table
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +50,6 @@ _original_serialize_result = JSONSerializer._serialize_result
 # Their answers are items (and counts, keys, capacity) only: nothing the walk would change.
 _ITEM_READS = frozenset({"GetItem", "Query", "BatchGetItem"})
 _BINARY_TYPES = ('"B":', '"BS":')
-_QUERY_INDEX_NAME_POSITION = 6  # Table.query(hash_key, <6 more>, index_name, ...)
 _installed = False
 
 
@@ -124,18 +129,106 @@ def _restore(snapshot: _Snapshot) -> None:
 
 
 def _query(self: Table, hash_key: DynamoType | None, *args: Any, **kwargs: Any) -> Any:
-    index_name = args[_QUERY_INDEX_NAME_POSITION] if len(args) > _QUERY_INDEX_NAME_POSITION else None
-    index_name = kwargs.get("index_name", index_name)
-    if index_name is not None or hash_key is None or self.range_key_attr is None:
+    call = _QueryCall.of(args, kwargs)
+    if call is None or hash_key is None or self.range_key_attr is None or call.index_name is not None:
         return _original_query(self, hash_key, *args, **kwargs)
     partition = list(self.items.get(hash_key, {}).values())
-    # moto's query filters `all_items()` (the whole table, sorted) by hash key; for this
-    # one call, the table's items are the partition's.
-    self.all_items = lambda: partition  # type: ignore[method-assign]
-    try:
-        return _original_query(self, hash_key, *args, **kwargs)
-    finally:
-        del self.all_items
+    if call.filter_kwargs or not all(_orderable(item.range_key) for item in partition):
+        # moto's query filters `all_items()` (the whole table, sorted) by hash key; for this
+        # one call, the table's items are the partition's.
+        self.all_items = lambda: partition  # type: ignore[method-assign]
+        try:
+            return _original_query(self, hash_key, *args, **kwargs)
+        finally:
+            del self.all_items
+    return _query_partition(self, partition, call)
+
+
+_QUERY_PARAMETERS = (
+    "range_comparison",
+    "range_objs",
+    "limit",
+    "exclusive_start_key",
+    "scan_index_forward",
+    "projection_expressions",
+    "index_name",
+    "consistent_read",
+    "filter_expression",
+)
+_KEY_CONDITIONS = ("hash_key_conditions", "range_key_conditions")
+
+
+class _QueryCall(SimpleNamespace):
+    """Table.query's arguments by name (moto passes them by position)."""
+
+    range_comparison: str | None
+    range_objs: list[DynamoType]
+    limit: int | None
+    exclusive_start_key: dict[str, Any] | None
+    scan_index_forward: bool
+    projection_expressions: list[list[str]] | None
+    index_name: str | None
+    filter_expression: Any
+    filter_kwargs: dict[str, Any]
+
+    @classmethod
+    def of(cls, args: tuple[Any, ...], kwargs: dict[str, Any]) -> _QueryCall | None:
+        """The call's arguments, or None for a call this path does not take: one with a key
+        of several attributes, or a signature that is not the one it was written for."""
+        named = {"index_name": None, "consistent_read": False, "filter_expression": None}
+        named |= dict(zip(_QUERY_PARAMETERS, args, strict=False))
+        named |= {name: value for name, value in kwargs.items() if name in _QUERY_PARAMETERS}
+        conditions = {name: kwargs.get(name) or [] for name in _KEY_CONDITIONS}
+        if len(args) > len(_QUERY_PARAMETERS) or set(_QUERY_PARAMETERS) - named.keys():
+            return None
+        if any(len(value) > 1 for value in conditions.values()):
+            return None
+        extra = {name: value for name, value in kwargs.items() if name not in {*_QUERY_PARAMETERS, *_KEY_CONDITIONS}}
+        return cls(**named, filter_kwargs=extra)
+
+
+def _orderable(key: DynamoType | None) -> bool:
+    return key is not None and key.type in ("S", "N")
+
+
+def _order(key: DynamoType) -> Any:
+    """DynamoDB's sort-key order: numbers by value, strings by UTF-8 bytes (which is
+    code-point order, Python's own for str)."""
+    return Decimal(key.value) if key.type == "N" else key.value
+
+
+def _query_partition(self: Table, partition: list[Item], call: _QueryCall) -> Any:
+    """moto's base-table Query (same results, pages and LastEvaluatedKey), at the cost of
+    what it returns rather than of the whole partition per page."""
+    partition.sort(key=lambda item: _order(item.range_key))  # type: ignore[arg-type]
+    if call.scan_index_forward is False:
+        partition.reverse()
+    start = 0
+    if call.exclusive_start_key is not None:
+        boundary = _order(DynamoType(call.exclusive_start_key[self.range_key_attr]))  # type: ignore[index]
+        keys = [_order(item.range_key) for item in partition]  # type: ignore[arg-type]
+        if call.scan_index_forward is False:  # descending: bisect the negated order
+            start = len(keys) - bisect.bisect_left(keys[::-1], boundary)
+        else:
+            start = bisect.bisect_right(keys, boundary)
+    results: list[Item] = []
+    result_size = 0
+    last_evaluated_key = None
+    for item in partition[start:]:
+        size = item.size()
+        if len(results) == call.limit or result_size + size > RESULT_SIZE_LIMIT:
+            last_evaluated_key = self._get_last_evaluated_key(results[-1], None)
+            break
+        if call.range_comparison and not item.range_key.compare(call.range_comparison, call.range_objs):  # type: ignore[union-attr]
+            continue
+        results.append(item)
+        result_size += size
+    scanned_count = len(results)
+    if call.filter_expression is not None:  # on whole items, before the projection
+        results = [item for item in results if call.filter_expression.expr(item)]
+    if call.projection_expressions:
+        return [item.project(call.projection_expressions) for item in results], scanned_count, last_evaluated_key
+    return copy.deepcopy(results), scanned_count, last_evaluated_key  # projected items are new already
 
 
 # -- the answers of item reads --------------------------------------------------------

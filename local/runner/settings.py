@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from realtime.config import DEFAULT_FANOUT_WORKER_CONCURRENCY
+
 # LOCAL DEVELOPMENT ONLY. This HS256 secret is public (it is in the repository) and signs
 # tokens for the local stack alone. Deployed stacks verify RS256/ES256 tokens against a
 # JWKS URL and never read JWT_HS256_SECRET.
@@ -69,6 +71,14 @@ def function_environment(port: int, dynamodb_endpoint: str) -> dict[str, str]:
         # waits its turn for seconds, which DynamoDB never makes it do (config.py).
         "DYNAMODB_READ_TIMEOUT_SECONDS": str(LOCAL_DYNAMODB_READ_TIMEOUT_SECONDS),
     }
+
+
+# What a function gets besides function_environment(), as CDK sets it for that function only
+# (infra/functions.py, function_values: tests/e2e/test_deployment_parity.py compares them).
+# The functions share this process, so the runtime applies these while the function loads.
+FUNCTION_ENVIRONMENT: dict[str, dict[str, str]] = {
+    "fanout_worker": {"FANOUT_CONCURRENCY": str(DEFAULT_FANOUT_WORKER_CONCURRENCY)},
+}
 
 
 # What the emulated API Gateway calls itself in ARNs and events. Any well-formed values

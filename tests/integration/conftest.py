@@ -66,7 +66,7 @@ def forget_cold_start() -> None:
     from realtime import bootstrap
     from realtime.config import auth_settings, hub_settings
 
-    for cached in (hub_settings, auth_settings, bootstrap.hub, bootstrap.verifier, bootstrap.ingest_settings):
+    for cached in (hub_settings, auth_settings, bootstrap._hub, bootstrap.verifier, bootstrap.ingest_settings):
         cached.cache_clear()
     bootstrap.dead_letters.cache_clear()
 

@@ -4,6 +4,7 @@ queue and sender: the shards and pages are the real adapter's."""
 from __future__ import annotations
 
 import json
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -13,6 +14,7 @@ from realtime.adapters.dynamodb.keys import member_pk
 from realtime.bootstrap import Hub, wire
 from realtime.config import HubSettings
 from realtime.domain.models import Identity, PublishResult, QueuedPublish
+from realtime.domain.slices import PAGES_IN_FLIGHT
 from realtime.entrypoints.statuses import http_status
 from realtime.errors import ServiceUnavailable, UnknownMessage
 from tests.conftest import TABLE, ports_of
@@ -170,9 +172,54 @@ def test_a_slice_interrupted_mid_way_resumes_from_its_checkpoint(
     received = {cid: seqs(sender, cid) for cid in ids}
     assert all(frames and set(frames) == {1} for frames in received.values())
     duplicated = [cid for cid, frames in received.items() if len(frames) > 1]
-    assert len(duplicated) <= 2  # at most the page in flight, which clients dedupe by seq
+    assert len(duplicated) <= 2 * PAGES_IN_FLIGHT  # at most the pages in flight; clients dedupe by seq
     progress = hub.queries.message_progress(ADMIN, queued.id).model_dump(by_alias=True)
     assert (progress["delivered"], progress["done"]) == (7, True)  # counted once
+
+
+def test_the_next_page_is_sent_while_the_previous_one_is_still_in_flight(
+    hub_settings: HubSettings, dynamodb_table: object, clock: FakeClock, queue: FakeQueue
+) -> None:
+    class GatedSender(FakeSender):
+        """Holds the first member's delivery until released."""
+
+        def __init__(self, held: str) -> None:
+            super().__init__()
+            self.held, self.release, self.attempted = held, threading.Event(), set[str]()
+            self.lock = threading.Lock()
+
+        def send(self, connection_id: str, payload: bytes) -> None:
+            with self.lock:
+                self.attempted.add(connection_id)
+            if connection_id == self.held:
+                assert self.release.wait(10)
+            super().send(connection_id, payload)
+
+    small_pages = DynamoStores.of(dynamodb_table, TABLE, shard_size=100, page_size=2)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        sender = GatedSender(held="c000=")
+        hub = make_hub(hub_settings, small_pages, sender, clock, pool, queue)
+        ids = connect(hub, 6)
+        queued = publish(hub, ADMIN, "TestMessage", {"message": "hi"}, group="admins")
+        [work] = queue.slices
+        worker = threading.Thread(target=hub.slices.deliver, args=(work,))
+        worker.start()
+        try:
+            deadline = threading.Event()
+            for _ in range(200):  # the second page (c002=, c003=) goes out while c000= is held
+                if {"c002=", "c003="} <= sender.attempted:
+                    break
+                deadline.wait(0.05)
+            assert {"c002=", "c003="} <= sender.attempted
+            assert "c004=" not in sender.attempted  # never more than PAGES_IN_FLIGHT pages queued
+            progress = hub.queries.message_progress(ADMIN, queued.id).model_dump(by_alias=True)
+            assert progress["delivered"] == 0  # nothing is checkpointed before its page returns
+        finally:
+            sender.release.set()
+            worker.join(10)
+    assert all(seqs(sender, cid) == [1] for cid in ids)
+    progress = hub.queries.message_progress(ADMIN, queued.id).model_dump(by_alias=True)
+    assert (progress["delivered"], progress["done"]) == (6, True)
 
 
 def test_gone_members_are_removed_by_the_worker(hub: Hub, sender: FakeSender, queue: FakeQueue) -> None:

@@ -18,6 +18,7 @@ adapter by the function that builds it.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -28,7 +29,7 @@ import boto3
 from botocore.config import Config
 from pydantic import BaseModel
 
-from realtime.config import HubSettings, IngestSettings, auth_settings, hub_settings
+from realtime.config import HubSettings, IngestSettings, auth_settings
 from realtime.domain.access import AccessPolicy
 from realtime.domain.delivery import Delivery
 from realtime.domain.departures import Departures, Notices
@@ -325,9 +326,26 @@ def real_ports(settings: HubSettings) -> Ports:
 # -- what the entrypoints ask for (built once per cold start) ----------------------------------
 
 
-@cache
 def hub() -> Hub:
-    settings = hub_settings()
+    """The Hub of this execution environment, built at its first call. It is kept per
+    configuration (the HubSettings variables as they are now): in Lambda that is once per
+    execution environment; the local stack, where the functions share one process, gives a
+    function the environment CDK gives it (the fan-out worker's FANOUT_CONCURRENCY) while it
+    loads, and that function gets a Hub of its own."""
+    return _hub(_hub_environment())
+
+
+# Read at class creation (no schema built): the variables HubSettings reads.
+_HUB_VARIABLES = tuple(field.alias for field in HubSettings.model_fields.values() if field.alias)
+
+
+def _hub_environment() -> tuple[tuple[str, str], ...]:
+    return tuple((name, os.environ[name]) for name in _HUB_VARIABLES if name in os.environ)
+
+
+@cache
+def _hub(environment: tuple[tuple[str, str], ...]) -> Hub:
+    settings = HubSettings.from_env(dict(environment))
     return wire(settings, real_ports(settings))
 
 

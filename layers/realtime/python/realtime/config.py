@@ -42,6 +42,10 @@ def valid_role_name(name: object) -> bool:
     return isinstance(name, str) and _ROLE_NAME.fullmatch(name) is not None
 
 
+# The fan-out workers' FANOUT_CONCURRENCY by default (infra: fanoutWorkerConcurrency): they
+# do nothing but deliver, so they keep more sends in flight than a publishing function.
+DEFAULT_FANOUT_WORKER_CONCURRENCY = 64
+
 # API Gateway's WebSocket message limit; the envelope we deliver must fit in it.
 MAX_MESSAGE_BYTES = 128 * 1024
 # DynamoDB transactions hold 100 items; removing a connection touches 4 per group + 4.

@@ -53,6 +53,44 @@ def _with_retry(call: Callable[[], None], clock: Clock, max_attempts: int) -> Ou
     return Outcome.FAILED
 
 
+class PendingFanout:
+    """A fan-out's sends, in flight on the pool; `result()` waits for them and counts."""
+
+    def __init__(self, futures: list[tuple[str, Future[Outcome]]]) -> None:
+        self._futures = futures
+
+    def result(self) -> FanoutResult:
+        result = FanoutResult(recipients=len(self._futures))
+        for connection_id, future in self._futures:
+            outcome = future.result()
+            if outcome is Outcome.DELIVERED:
+                result.delivered += 1
+            elif outcome is Outcome.GONE:
+                result.gone_connection_ids.append(connection_id)
+            else:
+                result.failed += 1
+        return result
+
+
+def start_fan_out(
+    pages: Iterable[list[str]],
+    payload: bytes,
+    *,
+    sender: Sender,
+    clock: Clock,
+    executor: Executor,
+    max_attempts: int,
+) -> PendingFanout:
+    """Queue a send of `payload` to every connection id in `pages` on the pool (reading the
+    next page while the previous one is being delivered) and return without waiting."""
+    futures: list[tuple[str, Future[Outcome]]] = []
+    for page in pages:
+        for connection_id in page:
+            future = executor.submit(send_with_retry, sender, clock, connection_id, payload, max_attempts)
+            futures.append((connection_id, future))
+    return PendingFanout(futures)
+
+
 def fan_out(
     pages: Iterable[list[str]],
     payload: bytes,
@@ -62,23 +100,9 @@ def fan_out(
     executor: Executor,
     max_attempts: int,
 ) -> FanoutResult:
-    """Send `payload` to every connection id in `pages`, reading the next page while the
-    previous one is being delivered."""
-    futures: list[tuple[str, Future[Outcome]]] = []
-    for page in pages:
-        for connection_id in page:
-            future = executor.submit(send_with_retry, sender, clock, connection_id, payload, max_attempts)
-            futures.append((connection_id, future))
-    result = FanoutResult(recipients=len(futures))
-    for connection_id, future in futures:
-        outcome = future.result()
-        if outcome is Outcome.DELIVERED:
-            result.delivered += 1
-        elif outcome is Outcome.GONE:
-            result.gone_connection_ids.append(connection_id)
-        else:
-            result.failed += 1
-    return result
+    """Send `payload` to every connection id in `pages` and wait for every send."""
+    pending = start_fan_out(pages, payload, sender=sender, clock=clock, executor=executor, max_attempts=max_attempts)
+    return pending.result()
 
 
 class Delivery:
@@ -97,6 +121,11 @@ class Delivery:
         return close_with_retry(self.sender, self.clock, connection_id, self.max_attempts)
 
     def fan_out(self, pages: Iterable[list[str]], payload: bytes) -> FanoutResult:
-        return fan_out(
+        return self.start(pages, payload).result()
+
+    def start(self, pages: Iterable[list[str]], payload: bytes) -> PendingFanout:
+        """The sends queued on the pool, not waited for: a caller can read its next page
+        (and queue it behind these) while they are delivered."""
+        return start_fan_out(
             pages, payload, sender=self.sender, clock=self.clock, executor=self.executor, max_attempts=self.max_attempts
         )
