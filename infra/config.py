@@ -66,7 +66,7 @@ def _hub_default(field: str) -> Any:
 
 
 def _hub_auth_default(field: str) -> Any:
-    return AuthSettings.model_fields[field].get_default(call_default_factory=True)
+    return AuthSettings.default(field)
 
 
 # HubSettings variable → the context key that sets it (StackConfig.hub_environment).

@@ -20,7 +20,6 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
-from pydantic import BaseModel
 
 from infra.build_layer import build_layer
 from infra.config import FunctionName, StackConfig
@@ -30,7 +29,7 @@ from infra.log_groups import log_group
 from infra.nag import acknowledge
 from infra.paths import FUNCTIONS_DIR
 from infra.permissions import GRANTS
-from realtime.config import AuthSettings, HubSettings, IngestSettings, RestSettings
+from realtime.config import AuthSettings, HubSettings, IngestSettings, RestSettings, Settings, settings_variables
 
 RUNTIME = lambda_.Runtime.PYTHON_3_13
 ARCHITECTURE = lambda_.Architecture.ARM_64
@@ -105,7 +104,7 @@ class FunctionSpec:
     timeout_seconds: int | None
     # The settings models its code loads at cold start (realtime/config.py): it gets every
     # variable of those models that the stack configures, and no other.
-    settings: tuple[type[BaseModel], ...]
+    settings: tuple[Settings, ...]
 
     def timeout(self, config: StackConfig) -> int:
         if self.timeout_seconds is not None:
@@ -214,9 +213,9 @@ def environment(spec: FunctionSpec, config: StackConfig, *, resources: Resources
         "POWERTOOLS_LOG_LEVEL": config.log_level,
     }
     for model in spec.settings:
-        for field in model.model_fields.values():
-            if field.alias in values:
-                env[field.alias] = values[field.alias]
+        for variable in settings_variables(model).values():
+            if variable in values:
+                env[variable] = values[variable]
     return env
 
 

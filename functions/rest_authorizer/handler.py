@@ -1,15 +1,15 @@
 """Lambda TOKEN authorizer for the REST API (Authorization: Bearer <JWT>)."""
 
-from aws_lambda_powertools.logging import correlation_paths
-
+# Neither pydantic, nor Powertools, nor boto3 on this path: it is every handshake's cold
+# start (docs/architecture.md, "Cold start"; tests/unit/test_cold_start.py guards it).
 from realtime.auth import TokenVerifier
-from realtime.config import auth_settings
+from realtime.auth_config import auth_settings
 from realtime.entrypoints.authorizers import authorize_rest
-from realtime.observability import logger
+from realtime.lean_logging import API_GATEWAY_REST, inject_lambda_context
 
 verifier = TokenVerifier(auth_settings())  # configuration is validated at cold start
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@inject_lambda_context(correlation_id_path=API_GATEWAY_REST)
 def handler(event: dict, context: object) -> dict:
     return authorize_rest(event, verifier)

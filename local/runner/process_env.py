@@ -57,6 +57,7 @@ def forget_cold_start_state() -> None:
     boto3 = sys.modules.get("boto3")
     if boto3 is not None:  # its default session keeps the credentials and config it first read
         boto3.DEFAULT_SESSION = None  # type: ignore[attr-defined]
-    observability = sys.modules.get("realtime.observability")
-    if observability is not None:  # imported before this environment was set
-        observability.reread_environment()
+    for name in ("realtime.observability", "realtime.lean_logging"):  # the authorizers log with the lean one
+        logging_module = sys.modules.get(name)
+        if logging_module is not None:  # imported before this environment was set
+            logging_module.reread_environment()

@@ -64,9 +64,9 @@ def replies() -> FakeSender:
 def forget_cold_start() -> None:
     """Every cached setting and adapter, as a new execution environment would start."""
     from realtime import bootstrap
-    from realtime.config import auth_settings, hub_settings
+    from realtime.config import auth_settings
 
-    for cached in (hub_settings, auth_settings, bootstrap._hub, bootstrap.verifier, bootstrap.ingest_settings):
+    for cached in (auth_settings, bootstrap._hub, bootstrap.verifier, bootstrap.ingest_settings):
         cached.cache_clear()
     bootstrap.dead_letters.cache_clear()
 

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from local.tools.tokens import mint_token
+from realtime import lean_logging
 from realtime.observability import logger
 from tests.integration.conftest import Invoke
 from tests.integration.events import action_event, authorizer_event, connect_event, rest_event
@@ -15,17 +16,24 @@ from tests.integration.events import action_event, authorizer_event, connect_eve
 
 @pytest.fixture
 def log_lines() -> Iterator[io.StringIO]:
-    """Everything the functions log, formatted exactly as in CloudWatch."""
+    """Everything the functions log, formatted exactly as in CloudWatch: Powertools' logger,
+    and the authorizers' lean one (realtime.lean_logging)."""
     stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(logger.registered_formatter)
-    underlying = logging.getLogger(logger.name)  # Powertools wraps a stdlib logger
-    underlying.addHandler(handler)
-    level = underlying.level
-    underlying.setLevel(logging.DEBUG)
+    loggers = [
+        (logging.getLogger(logger.name), logger.registered_formatter),  # Powertools wraps a stdlib logger
+        (lean_logging.logger, lean_logging.JsonFormatter()),
+    ]
+    levels = []
+    for underlying, formatter in loggers:
+        handler = logging.StreamHandler(stream)
+        handler.setFormatter(formatter)
+        underlying.addHandler(handler)
+        levels.append((underlying, handler, underlying.level))
+        underlying.setLevel(logging.DEBUG)
     yield stream
-    underlying.removeHandler(handler)
-    underlying.setLevel(level)
+    for underlying, handler, level in levels:
+        underlying.removeHandler(handler)
+        underlying.setLevel(level)
 
 
 def test_tokens_never_reach_the_logs(invoke: Invoke, log_lines: io.StringIO) -> None:

@@ -145,7 +145,12 @@ def test_a_query_answers_as_moto_own(
 
     taken: list[int] = []
     partition_path = moto_speedups._query_partition
-    monkeypatch.setattr(moto_speedups, "_query_partition", lambda *args: taken.append(1) or partition_path(*args))
+
+    def counted(*args: Any) -> Any:
+        taken.append(1)
+        return partition_path(*args)
+
+    monkeypatch.setattr(moto_speedups, "_query_partition", counted)
     monkeypatch.setattr(Table, "query", moto_speedups._query)
     fast = tables.query(**request)
     assert taken == [1]  # the partition-only path answered, not moto's

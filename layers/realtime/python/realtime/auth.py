@@ -27,9 +27,11 @@ from typing import Any
 
 import jwt
 
-from realtime.config import AuthSettings, valid_role_name
-from realtime.domain.models import Identity
+# No pydantic here (nor in what these import): the authorizers' cold start.
+from realtime.auth_config import AuthSettings
+from realtime.domain.identity import Identity
 from realtime.errors import Forbidden, Unauthorized
+from realtime.roles import valid_role_name
 
 ASYMMETRIC_ALGORITHMS = ["RS256", "ES256"]
 LOCAL_ALGORITHMS = ["HS256"]
@@ -48,7 +50,7 @@ class TokenVerifier:
         if self.settings.jwks_url is None:
             return None
         # Keys are cached across invocations; an unknown `kid` triggers one refetch.
-        return jwt.PyJWKClient(str(self.settings.jwks_url), cache_keys=True, lifespan=3600, timeout=5)
+        return jwt.PyJWKClient(self.settings.jwks_url, cache_keys=True, lifespan=3600, timeout=5)
 
     def verify(self, token: str | None) -> Identity:
         """Return the token's identity, or raise Unauthorized. The token never appears

@@ -8,12 +8,20 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from collections.abc import Mapping
-from functools import cache
 from typing import Annotated, Any, Self
 
-from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, field_validator, model_validator
+
+# Token verification's settings and the role names are pydantic-free, for the authorizers'
+# cold start (docs/architecture.md, "Cold start"); re-exported here with the other settings.
+from realtime.auth_config import AuthSettings
+from realtime.auth_config import SettingsError as SettingsError
+from realtime.auth_config import auth_settings as auth_settings
+from realtime.roles import DEFAULT_SCOPE_ROLES as DEFAULT_SCOPE_ROLES
+from realtime.roles import PUBLISHER_ROLE, READER_ROLE, ROLE_NAME_PATTERN
+from realtime.roles import SCOPE_PATTERN as SCOPE_PATTERN
+from realtime.roles import valid_role_name as valid_role_name
 
 DEFAULT_GROUP_ROLES: dict[str, str] = {
     "admins": "admin",
@@ -22,24 +30,7 @@ DEFAULT_GROUP_ROLES: dict[str, str] = {
     "alerts": "admin",
 }
 
-# Role names (in tokens and in the configuration): no separators or spaces, so a role can
-# never be read as two, whatever encoding it crosses.
-ROLE_NAME_PATTERN = r"^[A-Za-z0-9._:/@+-]{1,64}$"
-_ROLE_NAME = re.compile(ROLE_NAME_PATTERN)
 RoleName = Annotated[str, Field(pattern=ROLE_NAME_PATTERN)]
-
-
-# The least-privilege roles of services (domain/access.py): what the OAuth scopes of a
-# client-credentials token and the IAM routes grant by default.
-READER_ROLE = "reader"
-PUBLISHER_ROLE = "publisher"
-DEFAULT_SCOPE_ROLES: dict[str, list[str]] = {"realtime/read": [READER_ROLE], "realtime/publish": [PUBLISHER_ROLE]}
-# RFC 6749's scope-token: printable ASCII except space, '"' and '\\'.
-SCOPE_PATTERN = r"^[\x21\x23-\x5b\x5d-\x7e]{1,256}$"
-
-
-def valid_role_name(name: object) -> bool:
-    return isinstance(name, str) and _ROLE_NAME.fullmatch(name) is not None
 
 
 # The fan-out workers' FANOUT_CONCURRENCY by default (infra: fanoutWorkerConcurrency): they
@@ -62,53 +53,6 @@ class _EnvModel(BaseModel):
         env = os.environ if environ is None else environ
         # Empty variables count as unset, so a template can leave optional ones blank.
         return cls.model_validate({k: v for k, v in env.items() if v != ""})
-
-
-class AuthSettings(_EnvModel):
-    """How bearer tokens are verified (authorizer and REST API)."""
-
-    issuer: str = Field(alias="JWT_ISSUER", min_length=1)
-    # Every client a token may be for, separated by spaces: the dashboard's, and each
-    # service's app client (Cognito access tokens name theirs in `client_id`).
-    audiences: tuple[str, ...] = Field(alias="JWT_AUDIENCE", min_length=1, max_length=100)
-    # Production: RS256/ES256 keys from the issuer's JWKS (Cognito or any OIDC issuer).
-    jwks_url: AnyHttpUrl | None = Field(default=None, alias="JWT_JWKS_URL")
-    # Local development only: HS256 with a shared secret. Never set in a deployed stack.
-    hs256_secret: SecretStr | None = Field(default=None, alias="JWT_HS256_SECRET")
-    roles_claim: str = Field(default="roles", alias="JWT_ROLES_CLAIM", min_length=1)
-    # OAuth scopes (client credentials): the claim that carries them (`scope`, a string of
-    # space-separated scopes, in Cognito's and most issuers' tokens; `scp` in some, often a
-    # list), and the roles each scope grants — added to those of the roles claim.
-    scopes_claim: str = Field(default="scope", alias="JWT_SCOPES_CLAIM", min_length=1)
-    scope_roles: dict[Annotated[str, Field(pattern=SCOPE_PATTERN)], list[RoleName]] = Field(
-        default_factory=lambda: {scope: list(roles) for scope, roles in DEFAULT_SCOPE_ROLES.items()},
-        alias="JWT_SCOPE_ROLES",
-        max_length=100,
-    )
-    connect_role: RoleName = Field(default="admin", alias="CONNECT_ROLE")
-    reader_role: RoleName = Field(default=READER_ROLE, alias="READER_ROLE")
-    leeway_seconds: int = Field(default=30, alias="JWT_LEEWAY_SECONDS", ge=0, le=300)
-
-    @field_validator("audiences", mode="before")
-    @classmethod
-    def _split_audiences(cls, value: Any) -> Any:
-        return value.split() if isinstance(value, str) else value
-
-    @field_validator("scope_roles", mode="before")
-    @classmethod
-    def _parse_scope_roles(cls, value: Any) -> Any:
-        mapping = json.loads(value) if isinstance(value, str) else value
-        if isinstance(mapping, dict):  # a scope may grant one role ("reader") or several
-            return {scope: [roles] if isinstance(roles, str) else roles for scope, roles in mapping.items()}
-        return mapping
-
-    @model_validator(mode="after")
-    def _exactly_one_key_source(self) -> Self:
-        if (self.jwks_url is None) == (self.hs256_secret is None):
-            raise ValueError("set exactly one of JWT_JWKS_URL (production) or JWT_HS256_SECRET (local)")
-        if self.hs256_secret is not None and len(self.hs256_secret.get_secret_value()) < 32:
-            raise ValueError("JWT_HS256_SECRET must be at least 32 characters")
-        return self
 
 
 class HubSettings(_EnvModel):
@@ -220,11 +164,22 @@ class IngestSettings(_EnvModel):
     detail_type: str = Field(default="Realtime Publish", alias="INGEST_DETAIL_TYPE", min_length=1)
 
 
-@cache
-def hub_settings() -> HubSettings:
-    return HubSettings.from_env()
+Settings = type[BaseModel] | type[AuthSettings]
 
 
-@cache
-def auth_settings() -> AuthSettings:
-    return AuthSettings.from_env()
+def settings_variables(model: Settings, *, required_only: bool = False) -> dict[str, str]:
+    """A settings class's fields → their environment variables (pydantic or not)."""
+    if isinstance(model, type) and issubclass(model, AuthSettings):
+        return model.variables(required_only=required_only)
+    return {
+        name: field.alias
+        for name, field in model.model_fields.items()
+        if field.alias is not None and (field.is_required() or not required_only)
+    }
+
+
+def setting_default(model: Settings, name: str) -> Any:
+    """The default a settings class applies to one field: one source for the stack's."""
+    if isinstance(model, type) and issubclass(model, AuthSettings):
+        return model.default(name)
+    return model.model_fields[name].get_default(call_default_factory=True)

@@ -178,3 +178,10 @@ def _short(value: Any, limit: int = _MAX_LOC_STEP) -> Any:
     if isinstance(value, str) and len(value) > limit:
         return value[: limit - 1] + "…"
     return value
+
+
+def brief(value: object, limit: int = _MAX_LOC_STEP) -> str:
+    """A client-supplied value, cut to `limit` characters for an error message (here, not in
+    realtime.payload, so that realtime.domain.access stays pydantic-free: the authorizers)."""
+    text = value if isinstance(value, str) else repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"

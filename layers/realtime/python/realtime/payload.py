@@ -28,7 +28,7 @@ from typing import Annotated, Any, Union
 from pydantic import Field, StringConstraints
 from typing_extensions import TypeAliasType
 
-from realtime.errors import ValidationFailed
+from realtime.errors import ValidationFailed, brief
 
 MAX_DEPTH = 32
 MAX_KEYS = 1000
@@ -146,19 +146,12 @@ def check(value: Any, *, loc: list[str | int] | None = None, max_depth: int = MA
 
 
 _MAX_PATH = 8
-_MAX_NAME = 64
 
 
 def _brief_path(path: list[str | int]) -> list[str | int]:
     """A location short enough for an error body: at most 8 steps of at most 64 characters."""
     steps = [brief(step) if isinstance(step, str) else step for step in path]
     return steps if len(steps) <= _MAX_PATH else [*steps[: _MAX_PATH - 1], "…"]
-
-
-def brief(value: object, limit: int = _MAX_NAME) -> str:
-    """A client-supplied value, cut to `limit` characters for an error message."""
-    text = value if isinstance(value, str) else repr(value)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 # The same rules as types, for free-form fields (UserAction.details): what the OpenAPI

@@ -23,9 +23,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from realtime.domain.models import Identity
-from realtime.errors import Forbidden, UnknownGroup
-from realtime.payload import brief
+from realtime.domain.identity import Identity
+from realtime.errors import Forbidden, UnknownGroup, brief
 
 
 class AccessPolicy:

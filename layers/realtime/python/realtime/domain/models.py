@@ -2,29 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, RootModel, SerializerFunctionWrapHandler, model_serializer
 
-
-class Identity(BaseModel):
-    """Who is calling: the token's `sub` and roles (its own and its scopes'), or the IAM
-    principal of a SigV4-signed call with the roles IAM callers get."""
-
-    model_config = ConfigDict(frozen=True)  # built at import: every function uses it
-
-    user_id: str
-    roles: frozenset[str] = frozenset()
-    # When the token that proved it expires (None: not from a token, e.g. the event bus).
-    expires_at: datetime | None = None
-
-    def has_role(self, role: str) -> bool:
-        return role in self.roles
-
-    def has_any_role(self, roles: Iterable[str]) -> bool:
-        return not self.roles.isdisjoint(roles)
+# Re-exported: Identity lives in a pydantic-free module, for the authorizers.
+from realtime.domain.identity import Identity
 
 
 class Connection(BaseModel):
