@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import get_args
 
 import pytest
 
@@ -211,3 +212,14 @@ def test_cdk_json_documents_every_key_and_sets_none_of_ours() -> None:
     keys = {field.alias for field in StackConfig.model_fields.values()}
     assert documented == keys
     assert not keys & set(context)  # defaults live in StackConfig only
+
+
+def test_the_local_stack_gives_each_function_what_cdk_gives_it_alone() -> None:
+    """The emulator's per-function variables (local/runner/settings.py) are the stack's."""
+    from infra.config import FunctionName
+    from infra.functions import function_values
+    from local.runner.settings import FUNCTION_ENVIRONMENT
+
+    config = StackConfig.from_context({})
+    deployed = {name: function_values(name, config) for name in get_args(FunctionName)}
+    assert {name: values for name, values in deployed.items() if values} == FUNCTION_ENVIRONMENT
