@@ -200,21 +200,22 @@ def _order(key: DynamoType) -> Any:
 def _query_partition(self: Table, partition: list[Item], call: _QueryCall) -> Any:
     """moto's base-table Query (same results, pages and LastEvaluatedKey), at the cost of
     what it returns rather than of the whole partition per page."""
-    partition.sort(key=lambda item: _order(item.range_key))  # type: ignore[arg-type]
-    if call.scan_index_forward is False:
-        partition.reverse()
+    ordered = sorted(((_order(item.range_key), item) for item in partition), key=lambda pair: pair[0])  # type: ignore[arg-type]
+    keys = [key for key, _ in ordered]  # ascending
     start = 0
     if call.exclusive_start_key is not None:
         boundary = _order(DynamoType(call.exclusive_start_key[self.range_key_attr]))  # type: ignore[index]
-        keys = [_order(item.range_key) for item in partition]  # type: ignore[arg-type]
-        if call.scan_index_forward is False:  # descending: bisect the negated order
-            start = len(keys) - bisect.bisect_left(keys[::-1], boundary)
-        else:
-            start = bisect.bisect_right(keys, boundary)
+        # Forward: after the last key <= boundary; backward: after the first key >= boundary.
+        start = bisect.bisect_right(keys, boundary)
+        if call.scan_index_forward is False:
+            start = len(keys) - bisect.bisect_left(keys, boundary)
+    items = [item for _, item in ordered]
+    if call.scan_index_forward is False:
+        items.reverse()
     results: list[Item] = []
     result_size = 0
     last_evaluated_key = None
-    for item in partition[start:]:
+    for item in items[start:]:
         size = item.size()
         if len(results) == call.limit or result_size + size > RESULT_SIZE_LIMIT:
             last_evaluated_key = self._get_last_evaluated_key(results[-1], None)
