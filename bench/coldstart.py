@@ -235,10 +235,11 @@ def _local_stack(invoke: bool) -> Iterator[Any]:
 
 
 def _summary(values: list[float]) -> dict[str, float]:
+    # Microseconds: some parts (Metrics() once its package is imported) take ~50 µs.
     return {
-        "median": round(statistics.median(values), 4),
-        "min": round(min(values), 4),
-        "max": round(max(values), 4),
+        "median": round(statistics.median(values), 6),
+        "min": round(min(values), 6),
+        "max": round(max(values), 6),
     }
 
 
