@@ -51,8 +51,11 @@ class ManagementApi:
         self._closing: set[asyncio.Task[None]] = set()
 
     async def handle(self, request: Request) -> Response:
+        return await self.respond(request, request.path_params["connection_id"])
+
+    async def respond(self, request: Request, connection_id: str) -> Response:
+        """The answer to one call on `connection_id` (from the path, percent-decoded)."""
         started = now_ms()
-        connection_id = request.path_params["connection_id"]
         response = await self._respond(request, connection_id)
         access_log.management(
             request.client.host if request.client else "127.0.0.1",

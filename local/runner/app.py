@@ -20,6 +20,7 @@ from starlette.convertors import Convertor, register_url_convertor
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from local.emulated.connections import ConnectionRegistry
 from local.emulated.event_bus import LocalEventBus
@@ -52,6 +53,38 @@ _HTTP_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 Handler = Callable[[Request], Awaitable[Response]]
 
 
+class _ConnectionsFirst:
+    """@connections calls go straight to the Management API, the rest to the app: every
+    delivery of a fan-out is one of them, and starlette's middleware and routing around
+    it were ~40 % of the emulator's CPU per delivery. A path the route would not match
+    (no id, or another segment after it) still takes the app and gets its 404 or 405."""
+
+    def __init__(self, app: Starlette, management_api: ManagementApi) -> None:
+        self.app = app
+        self._management_api = management_api
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] in _CONNECTIONS_METHODS:
+            connection_id = _connection_id(scope["path"])
+            if connection_id:
+                response = await self._management_api.respond(Request(scope, receive), connection_id)
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+_CONNECTIONS_PREFIX = "/@connections/"
+_CONNECTIONS_METHODS = frozenset({"GET", "POST", "DELETE"})
+
+
+def _connection_id(path: str) -> str:
+    """The {connection_id} of an @connections path (one non-empty segment), else ""."""
+    if not path.startswith(_CONNECTIONS_PREFIX):
+        return ""
+    connection_id = path[len(_CONNECTIONS_PREFIX) :]
+    return "" if "/" in connection_id else connection_id
+
+
 def build_app(
     gateway: Gateway,
     runtime: LambdaRuntime,
@@ -62,7 +95,7 @@ def build_app(
     iam_verifier: SigV4Verifier,
     admin_verifier: TokenVerifier | None = None,
     dashboard: list[BaseRoute] | None = None,
-) -> Starlette:
+) -> ASGIApp:
     from realtime.entrypoints.rest import IAM_BASE_PATH  # after the stack's environment is set
 
     rest = RestGateway(gateway, runtime, iam_verifier=iam_verifier, iam_principal=LOCAL_IAM_PRINCIPAL).handle
@@ -79,7 +112,7 @@ def build_app(
             Route(f"{LOCAL_TOOLING_PATH}/events", admin(bus.handle_local_events), methods=["GET", "POST"]),
             Route(f"{LOCAL_TOOLING_PATH}/dead-letters", admin(bus.handle_dead_letters), methods=["GET"]),
         ]
-    return Starlette(
+    app = Starlette(
         routes=[
             *bus_routes,
             WebSocketRoute(WEBSOCKET_PATH, WebSocketGateway(gateway, runtime, registry).handle),
@@ -99,6 +132,7 @@ def build_app(
         # answers 405: a catch-all route would take those too.)
         exception_handlers={404: _no_such_route(rest)},
     )
+    return _ConnectionsFirst(app, management_api)
 
 
 def _no_such_route(rest: Handler) -> Callable[[Request, Exception], Awaitable[Response]]:

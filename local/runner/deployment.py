@@ -140,6 +140,11 @@ class LocalDeployment:
         return self._dynamodb.endpoint
 
     @property
+    def dynamodb_speedups_installed(self) -> bool:
+        """Whether moto's process runs with local.emulated.moto_speedups (it always should)."""
+        return self._dynamodb.speedups_installed
+
+    @property
     def table_name(self) -> str:
         return LOCAL_TABLE_NAME
 

@@ -12,7 +12,6 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from local.emulated import moto_speedups
 from tests.local_deployment import ObservedDeployment
 
 pytestmark = pytest.mark.e2e
@@ -76,8 +75,8 @@ def get(dynamodb: Any, pk: str) -> dict[str, Any] | None:
     return item
 
 
-def test_the_speedups_are_in_use() -> None:
-    assert moto_speedups.installed()
+def test_the_speedups_are_in_use(stack: ObservedDeployment) -> None:
+    assert stack.dynamodb_speedups_installed
 
 
 def test_a_cancelled_transaction_changes_nothing(dynamodb: Any) -> None:

@@ -209,3 +209,8 @@ async def test_correctly_signed_post_get_and_delete_work(stack: ObservedDeployme
         deleted = await send(signed_request(stack, "DELETE", connection_id))
         assert deleted.status_code == 204, deleted.text
         assert await client.wait_closed() == 1000
+
+
+async def test_a_path_with_a_segment_after_the_id_is_no_such_resource(stack: ObservedDeployment) -> None:
+    response = await send(httpx.Request("POST", f"{stack.base_url}/@connections/{UNKNOWN_ID}/more", content=b"x"))
+    assert response.status_code == 404  # no route has it: not a call on a connection (403 or 410)

@@ -17,6 +17,7 @@ from moto import mock_aws
 from moto.core.responses import XFormedAttributePicker
 from moto.core.serialize import JSONSerializer
 from moto.core.utils import get_service_model
+from moto.dynamodb.models.dynamo_type import DynamoType, Item
 from moto.dynamodb.models.table import Table
 
 from local.emulated import moto_speedups
@@ -83,6 +84,9 @@ def tables() -> Iterator[Any]:
 
 
 _partitions = itertools.count()
+# Scalars only (the direct projection), then a set, a map path and a list index (moto's own).
+PROJECTIONS = ["sk, tag", "sk, tag, num, flag, nil, absent", "tags, sk", "m.x, sk", "m, tag", "tags[0]"]
+ODD_NUMBERS = ["1e2", "-0", "0.10", "12345678901234567890123456789012345678", "1.5E-7"]
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -94,7 +98,7 @@ _partitions = itertools.count()
     limit=st.one_of(st.none(), st.integers(1, 8)),
     start=st.one_of(st.none(), SORT_KEYS),
     forward=st.booleans(),
-    projection=st.booleans(),
+    projection=st.sampled_from([None, *PROJECTIONS]),
     filtered=st.booleans(),
 )
 def test_a_query_answers_as_moto_own(
@@ -107,7 +111,7 @@ def test_a_query_answers_as_moto_own(
     limit: int | None,
     start: str | None,
     forward: bool,
-    projection: bool,
+    projection: str | None,
     filtered: bool,
 ) -> None:
     table, sort_type = ("numbers", "N") if numbers else ("strings", "S")
@@ -119,7 +123,17 @@ def test_a_query_answers_as_moto_own(
         condition = "sk >= :a"
     pk = f"p{next(_partitions)}"
     for index, text in enumerate(keys):
-        item = {"pk": {"S": pk}, "sk": {sort_type: value(text)}, "n": {"N": str(index)}, "tag": {"S": text}}
+        item = {
+            "pk": {"S": pk},
+            "sk": {sort_type: value(text)},
+            "n": {"N": str(index)},
+            "tag": {"S": text},
+            "num": {"N": ODD_NUMBERS[index % len(ODD_NUMBERS)]},  # moto re-formats these on projection
+            "flag": {"BOOL": index % 2 == 0},
+            "nil": {"NULL": True},
+            "tags": {"SS": ["b", "a", text]},
+            "m": {"M": {"x": {"S": text}, "y": {"N": "1"}}},
+        }
         tables.put_item(TableName=table, Item=item)
     tables.put_item(TableName=table, Item={"pk": {"S": pk + "x"}, "sk": {sort_type: value("a")}})  # a neighbour
     low, high = sorted(bounds, key=lambda text: float(value(text)) if numbers else text)
@@ -138,7 +152,7 @@ def test_a_query_answers_as_moto_own(
     if start is not None:
         request["ExclusiveStartKey"] = {"pk": {"S": pk}, "sk": {sort_type: value(start)}}
     if projection:
-        request["ProjectionExpression"] = "sk, tag"
+        request["ProjectionExpression"] = projection
     if filtered:
         request["FilterExpression"] = "n > :zero"
         request["ExpressionAttributeValues"][":zero"] = {"N": "1"}
@@ -159,3 +173,24 @@ def test_a_query_answers_as_moto_own(
     for answer in (fast, slow):
         answer.pop("ResponseMetadata")
     assert fast == slow
+
+
+@given(
+    st.dictionaries(
+        st.text(min_size=1, max_size=5),
+        st.one_of(
+            st.text(max_size=6).map(lambda text: {"S": text}),
+            st.sampled_from(ODD_NUMBERS).map(lambda number: {"N": number}),
+            st.booleans().map(lambda flag: {"BOOL": flag}),
+            st.just({"NULL": True}),
+            st.lists(st.text(max_size=3), min_size=1, max_size=3, unique=True).map(lambda texts: {"SS": texts}),
+            st.binary(max_size=4).map(lambda data: {"B": data}),
+            st.text(max_size=4).map(lambda text: {"M": {"é": {"S": text}}}),
+            st.just({"L": [{"N": "1"}, {"S": "ab"}]}),
+        ),
+        max_size=6,
+    )
+)
+def test_an_item_is_sized_as_moto_sizes_it(attrs: dict[str, Any]) -> None:
+    item = Item(hash_key=DynamoType({"S": "p"}), range_key=DynamoType({"S": "s"}), attrs=attrs)
+    assert moto_speedups._size(item) == item.size()
