@@ -138,7 +138,7 @@ class StackConfig(BaseModel):
     replay_bytes_per_minute: int = Field(default=_hub_default("replay_bytes_per_minute"), alias="replayBytesPerMinute")
     groups: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_GROUP_ROLES), alias="groups")
     auto_join_group: str = Field(default="admins", alias="autoJoinGroup")
-    fanout_concurrency: int = Field(default=16, alias="fanoutConcurrency", ge=1, le=128)
+    fanout_concurrency: int = Field(default=_hub_default("fanout_concurrency"), alias="fanoutConcurrency", ge=1, le=128)
     send_max_attempts: int = Field(default=5, alias="sendMaxAttempts", ge=1, le=10)
     # History and resume. Defaults and bounds are HubSettings' (checked below, at synth).
     history_ttl_seconds: int = Field(default=_hub_default("history_ttl_seconds"), alias="historyTtlSeconds")
