@@ -11,6 +11,7 @@ The protocol, one line at a time:
 from __future__ import annotations
 
 import json
+import signal
 import socket
 import sys
 import threading
@@ -29,6 +30,9 @@ def main(host: str = "127.0.0.1") -> int:
     from local.emulated.latency import LatencyModel
     from local.emulated.moto_app import MotoApp
 
+    # Ctrl-C in `make dev` reaches the whole process group: this process stops when the
+    # stack closes its stdin, after the stack's own shutdown (which still calls moto).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     moto_speedups.install()
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.bind((host, 0))
