@@ -270,11 +270,12 @@ def _size(item: Item) -> int:
     for name, attribute in item.attrs.items():
         kind, value = attribute.type, attribute.value
         if kind == "S":
-            total += len(name.encode()) + len(value.encode())
+            total += len(value.encode())
         elif kind == "N":
-            total += len(name.encode()) + len(str(value))
+            total += len(str(value))
         else:
-            total += len(name.encode()) + attribute.size()
+            total += attribute.size()
+        total += len(name.encode())
     return total
 
 

@@ -23,7 +23,6 @@ botocore raises the same ClientError locally as in AWS:
 
 from __future__ import annotations
 
-import functools
 import hmac
 import re
 import time
@@ -31,10 +30,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from hashlib import sha256
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
 from botocore.auth import EMPTY_SHA256_HASH, SIGNED_HEADERS_BLACKLIST
-from botocore.utils import normalize_url_path
+
+from realtime.adapters.signed_sender import canonical_uri
 
 SERVICE = "execute-api"
 ALGORITHM = "AWS4-HMAC-SHA256"
@@ -186,7 +186,7 @@ def canonical_request(
     headers cost ~3/4 of a verify, on every POST of a fan-out.
     tests/unit/test_sigv4_verifier.py checks it against botocore's."""
     parts = urlsplit(f"http://{host}{raw_path}" + (f"?{query}" if query else ""))
-    path = _canonical_uri(parts.path)
+    path = canonical_uri(parts.path)  # the sender's, kept per path
     canonical_query = ""
     if parts.query:
         pairs = sorted(pair.partition("=")[::2] for pair in parts.query.split("&"))
@@ -198,12 +198,6 @@ def canonical_request(
     else:
         payload = sha256(body).hexdigest() if body else EMPTY_SHA256_HASH
     return f"{method.upper()}\n{path}\n{canonical_query}\n{headers}\n{';'.join(names)}\n{payload}"
-
-
-@functools.lru_cache(maxsize=8192)
-def _canonical_uri(path: str) -> str:
-    """Kept per path: a fan-out posts to the same connections publish after publish."""
-    return quote(normalize_url_path(path), safe="/~")
 
 
 def _parse_amz_date(amz_date: str) -> datetime:

@@ -75,8 +75,9 @@ def _label(connection_id: str) -> str:
 
 
 @functools.lru_cache(maxsize=8192)
-def _canonical_uri(path: str) -> str:
-    return quote(normalize_url_path(path), safe="/~")  # botocore's SigV4 canonical URI
+def canonical_uri(path: str) -> str:
+    """botocore's SigV4 canonical URI of a raw (percent-encoded) path."""
+    return quote(normalize_url_path(path), safe="/~")
 
 
 class HttpResponse(NamedTuple):
@@ -288,7 +289,7 @@ class SignedManagementApiSender:
             self._timestamp = (second, timestamp, day)
         scope = f"{day}/{self._region}/{SERVICE}/aws4_request"
         canonical_request = (
-            f"{method}\n{_canonical_uri(path)}\n\n"
+            f"{method}\n{canonical_uri(path)}\n\n"
             f"host:{self._host}\nx-amz-date:{timestamp}\n{identity.token_canonical}\n"
             f"{identity.signed_headers}\n{sha256(body).hexdigest() if body else _EMPTY_SHA256}"
         )
