@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from local.emulated import log_keys
 from local.emulated.latency import LatencyModel, Service
 from local.runner.settings import FUNCTION_ENVIRONMENT, LOCAL_ACCOUNT_ID, LOCAL_REGION
 
@@ -115,6 +116,7 @@ def unload_handlers() -> None:
     with _load_lock:
         for name in FUNCTION_NAMES:
             sys.modules.pop(_MODULE_PREFIX + name, None)
+        log_keys.forget_environments()
 
 
 def invoke(name: str, event: dict[str, Any], handler: Handler | None = None) -> Any:
@@ -123,7 +125,7 @@ def invoke(name: str, event: dict[str, Any], handler: Handler | None = None) -> 
     can share or mutate the other's objects."""
     handler = handler or load_handler(name)
     context = LambdaContext(function_name=f"realtime-local-{name}")
-    with _invoke_locks.get(name) or contextlib.nullcontext():
+    with _invoke_locks.get(name) or contextlib.nullcontext(), log_keys.environment_keys().invocation(name):
         result = handler(json.loads(json.dumps(event)), context)
     return json.loads(json.dumps(result))
 

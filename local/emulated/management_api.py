@@ -8,6 +8,8 @@ on the wire as AWS serves it, so boto3's `apigatewaymanagementapi` client works 
   full, 410 when the connection is gone or closing (local/emulated/outbox.py).
 - DELETE answers 204 at once; the frames already accepted are sent, then the close frame,
   and $disconnect follows, as in AWS.
+- Any other method (HEAD, PUT, ...) is answered 405 before anything else is looked at: it
+  never reads, sends to or closes the connection.
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ from local.emulated.sigv4 import SigV4Verifier
 from local.runner.settings import LOCAL_ACCESS_KEY_ID, LOCAL_REGION, LOCAL_SECRET_ACCESS_KEY
 from realtime.config import MAX_MESSAGE_BYTES
 
+# PostToConnection, GetConnection, DeleteConnection.
+METHODS = frozenset({"POST", "GET", "DELETE"})
 # What the client sees when DeleteConnection closes its socket.
 DELETED_CLOSE = (1000, "Connection deleted by the server")
 # A body this large is refused before its signature is even checked (API Gateway's 10 MB
@@ -50,9 +54,6 @@ class ManagementApi:
         self.verifier = verifier or SigV4Verifier(LOCAL_ACCESS_KEY_ID, LOCAL_SECRET_ACCESS_KEY, LOCAL_REGION)
         self._closing: set[asyncio.Task[None]] = set()
 
-    async def handle(self, request: Request) -> Response:
-        return await self.respond(request, request.path_params["connection_id"])
-
     async def respond(self, request: Request, connection_id: str) -> Response:
         """The answer to one call on `connection_id` (from the path, percent-decoded)."""
         started = now_ms()
@@ -68,6 +69,8 @@ class ManagementApi:
         return response
 
     async def _respond(self, request: Request, connection_id: str) -> Response:
+        if request.method not in METHODS:
+            return _not_allowed(request.method)
         body = await _read_body(request)
         if body is None:
             return _too_large()
@@ -96,6 +99,9 @@ class ManagementApi:
             return self._post(body, live)
         if request.method == "GET":
             return _json(200, _describe(live))
+        return self._delete(live)
+
+    def _delete(self, live: LiveConnection) -> Response:
         # The socket closes in the background, after the frames already accepted; the
         # connection is gone for callers from now on ($disconnect follows, as in AWS).
         task = asyncio.get_running_loop().create_task(live.close(*DELETED_CLOSE))
@@ -126,6 +132,12 @@ async def _read_body(request: Request) -> bytes | None:
 
 def _too_large() -> Response:
     return _error(413, "PayloadTooLargeException", f"Message too long: the limit is {MAX_MESSAGE_BYTES} bytes")
+
+
+def _not_allowed(method: str) -> Response:
+    response = _error(405, "MethodNotAllowedException", f"{method} is not a method of @connections")
+    response.headers["Allow"] = ", ".join(sorted(METHODS))
+    return response
 
 
 def _describe(live: LiveConnection) -> dict[str, object]:

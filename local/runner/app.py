@@ -57,14 +57,15 @@ class _ConnectionsFirst:
     """@connections calls go straight to the Management API, the rest to the app: every
     delivery of a fan-out is one of them, and starlette's middleware and routing around
     it were ~40 % of the emulator's CPU per delivery. A path the route would not match
-    (no id, or another segment after it) still takes the app and gets its 404 or 405."""
+    (no id, or another segment after it) takes the app and gets its 404; every method of
+    a matching path is the Management API's to answer (405 for all but GET/POST/DELETE)."""
 
     def __init__(self, app: Starlette, management_api: ManagementApi) -> None:
         self.app = app
         self._management_api = management_api
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["method"] in _CONNECTIONS_METHODS:
+        if scope["type"] == "http":
             connection_id = _connection_id(scope["path"])
             if connection_id:
                 response = await self._management_api.respond(Request(scope, receive), connection_id)
@@ -74,7 +75,6 @@ class _ConnectionsFirst:
 
 
 _CONNECTIONS_PREFIX = "/@connections/"
-_CONNECTIONS_METHODS = frozenset({"GET", "POST", "DELETE"})
 
 
 def _connection_id(path: str) -> str:
@@ -116,11 +116,6 @@ def build_app(
         routes=[
             *bus_routes,
             WebSocketRoute(WEBSOCKET_PATH, WebSocketGateway(gateway, runtime, registry).handle),
-            Route(
-                "/@connections/{connection_id}",
-                management_api.handle,
-                methods=["GET", "POST", "DELETE"],
-            ),
             Route(REST_BASE_PATH, rest, methods=_HTTP_METHODS),
             Route(REST_BASE_PATH + "/{proxy:anything}", rest, methods=_HTTP_METHODS),
             Route(IAM_BASE_PATH + "/{proxy:anything}", rest, methods=_HTTP_METHODS),

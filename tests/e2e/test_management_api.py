@@ -214,3 +214,21 @@ async def test_correctly_signed_post_get_and_delete_work(stack: ObservedDeployme
 async def test_a_path_with_a_segment_after_the_id_is_no_such_resource(stack: ObservedDeployment) -> None:
     response = await send(httpx.Request("POST", f"{stack.base_url}/@connections/{UNKNOWN_ID}/more", content=b"x"))
     assert response.status_code == 404  # no route has it: not a call on a connection (403 or 410)
+
+
+@pytest.mark.parametrize("method", ["HEAD", "PUT", "PATCH"])
+async def test_a_signed_call_with_another_method_is_refused_and_leaves_the_connection_open(
+    stack: ObservedDeployment, method: str
+) -> None:
+    async with Clients(stack) as clients:
+        client = await clients.open()
+        connection_id = clients.connection_id(client)
+        response = await send(signed_request(stack, method, connection_id, b'{"n":1}'))
+        assert response.status_code == 405, response.text
+        assert response.headers["Allow"] == "DELETE, GET, POST"
+        if method != "HEAD":
+            assert response.headers["x-amzn-ErrorType"] == "MethodNotAllowedException"
+        await client.expect_silence(0.2)  # nothing sent, and not closed
+        await client.request({"action": "ping"})
+        described = await send(signed_request(stack, "GET", connection_id))
+        assert described.status_code == 200, described.text
