@@ -218,6 +218,9 @@ class StackConfig(BaseModel):
         default=DEFAULT_POWERTOOLS_LAYER_VERSION, alias="powertoolsLayerVersion", ge=1
     )
     reserved_concurrency: dict[FunctionName, int] = Field(default_factory=dict, alias="reservedConcurrency")
+    # Lambda SnapStart for these functions (docs/architecture.md, "SnapStart"): each is then
+    # invoked through its alias `live` on the version published with every deploy.
+    snap_start: frozenset[FunctionName] = Field(default=frozenset(), alias="snapStart")
     # How often the sweeper removes connections whose $disconnect never came. Its index
     # items live a day past the connection's expiry, so it must run well within a day.
     sweep_minutes: int = Field(default=5, alias="sweepMinutes", ge=1, le=60)
@@ -262,6 +265,17 @@ class StackConfig(BaseModel):
         for origin in value:
             if origin.path not in (None, "", "/") or origin.query or origin.fragment:
                 raise ValueError(f"{origin} is not an origin: use scheme://host[:port] only")
+        return value
+
+    @field_validator("snap_start", mode="before")
+    @classmethod
+    def _function_names(cls, value: Any) -> Any:
+        """A JSON list or comma-separated names; `all` for every function, `none` for none."""
+        if isinstance(value, str):
+            text = value.strip()
+            if text.lower() in ("all", "none", ""):
+                return FUNCTION_NAMES if text.lower() == "all" else []
+            return json.loads(text) if text.startswith("[") else [n for n in re.split(r"[,\s]+", text) if n]
         return value
 
     @field_validator("oidc_scopes", mode="before")

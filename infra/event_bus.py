@@ -98,7 +98,7 @@ class RealtimeEventBus(Construct):
         ((_, excluded),) = pattern["source"][0].items()
         return events.EventPattern(detail_type=pattern["detail-type"], source=events.Match.anything_but(*excluded))
 
-    def route_to(self, ingest: lambda_.Function) -> None:
+    def route_to(self, ingest: lambda_.IFunction) -> None:
         """The rule, its target (with retries and the dead-letter queue), the function's own
         retries and on-failure destination, and the optional archive."""
         ingest.configure_async_invoke(

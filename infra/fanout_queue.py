@@ -76,7 +76,7 @@ class FanoutQueue(Construct):
             removal_policy=RemovalPolicy.DESTROY,
         )
 
-    def consume_with(self, worker: lambda_.Function, *, config: StackConfig) -> lambda_.EventSourceMapping:
+    def consume_with(self, worker: lambda_.IFunction, *, config: StackConfig) -> lambda_.EventSourceMapping:
         """The worker's event source mapping: batches of slices, partial failures reported,
         at most `fanoutWorkerMaxConcurrency` invocations at once."""
         # Exactly what Lambda's poller needs (AWSLambdaSQSQueueExecutionRole's SQS actions),

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from aws_cdk import ArnFormat, Duration, Stack
+from aws_cdk import Annotations, ArnFormat, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
@@ -32,6 +32,8 @@ from infra.permissions import GRANTS
 from realtime.config import AuthSettings, HubSettings, IngestSettings, RestSettings, Settings, settings_variables
 
 RUNTIME = lambda_.Runtime.PYTHON_3_13
+# With SnapStart, a function is invoked through this alias, on the version each deploy publishes.
+SNAPSTART_ALIAS = "live"
 ARCHITECTURE = lambda_.Architecture.ARM_64
 HANDLER = "handler.handler"
 # Powertools for AWS Lambda (Python) publishes its layer from this account in every region.
@@ -277,11 +279,17 @@ class RealtimeFunctions(Construct):
         self._layers = [self._powertools_layer(config), self._shared_layer()]
         self.functions: dict[FunctionName, lambda_.Function] = {}
         self.log_groups: dict[FunctionName, logs.LogGroup] = {}
+        # What API Gateway, the event sources, the rule and the schedule invoke: the function,
+        # or with SnapStart its alias (SnapStart never applies to $LATEST).
+        self.targets: dict[FunctionName, lambda_.IFunction] = {}
         for spec in SPECS:
-            self.functions[spec.name] = self._function(spec, environment(spec, config, resources=resources, jwt=jwt))
+            function = self._function(spec, environment(spec, config, resources=resources, jwt=jwt))
+            self.functions[spec.name] = function
+            self.targets[spec.name] = self._alias(function) if spec.name in config.snap_start else function
 
-    def __getitem__(self, name: FunctionName) -> lambda_.Function:
-        return self.functions[name]
+    def __getitem__(self, name: FunctionName) -> lambda_.IFunction:
+        """What invokes function `name` must invoke: see `targets`."""
+        return self.targets[name]
 
     def _powertools_layer(self, config: StackConfig) -> lambda_.ILayerVersion:
         # Built from the stack's own region, so the same template deploys to any region.
@@ -335,10 +343,25 @@ class RealtimeFunctions(Construct):
             tracing=lambda_.Tracing.ACTIVE,
             log_group=logs_group,
             reserved_concurrent_executions=self._config.reserved_concurrency.get(spec.name),
+            snap_start=lambda_.SnapStartConf.ON_PUBLISHED_VERSIONS if spec.name in self._config.snap_start else None,
+            # The version a deploy replaces is deleted once the deploy succeeds (CDK keeps
+            # it by default): a version's snapshot is billed for as long as it exists.
+            current_version_options=lambda_.VersionOptions(removal_policy=RemovalPolicy.DESTROY),
         )
         self._acknowledge(spec.name, role, function)
         self.log_groups[spec.name] = logs_group
         return function
+
+    def _alias(self, function: lambda_.Function) -> lambda_.Alias:
+        # current_version publishes a new version whenever the code or configuration changes;
+        # the alias moves to it, and Lambda snapshots it when it is published.
+        Annotations.of(function).acknowledge_warning(
+            "@aws-cdk/aws-lambda:snapStartRequirePublish",
+            f"Published: every deploy's current version, invoked through the alias {SNAPSTART_ALIAS!r}.",
+        )
+        return lambda_.Alias(
+            self, f"{function.node.id}Live", alias_name=SNAPSTART_ALIAS, version=function.current_version
+        )
 
     def _acknowledge(self, name: FunctionName, role: iam.Role, function: lambda_.Function) -> None:
         acknowledge(

@@ -20,7 +20,7 @@ from infra.nag import acknowledge
 
 
 class SweepSchedule(Construct):
-    def __init__(self, scope: Construct, construct_id: str, *, config: StackConfig, sweeper: lambda_.Function) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, config: StackConfig, sweeper: lambda_.IFunction) -> None:
         super().__init__(scope, construct_id)
         period = Duration.minutes(config.sweep_minutes)
         # EventBridge invokes asynchronously; Lambda would retry a failed run twice, each

@@ -53,6 +53,7 @@ CUSTOM_CONTEXT: dict[str, Any] = {
     "logLevel": "DEBUG",
     "metricsNamespace": "Custom/Realtime",
     "reservedConcurrency": '{"message": 50, "rest_api": 20, "sweeper": 1}',
+    "snapStart": "all",
     "historyTtlSeconds": "900",
     "historyMaxMessages": "250",
     "replayMaxMessages": "100",
@@ -169,13 +170,46 @@ def logical_id(synth: Synthesized, resource_type: str, path_part: str) -> str:
     return found
 
 
-def integration_function(synth: Synthesized, uri: Any) -> str:
-    """The function name an integration URI (Fn::Join with Fn::GetAtt [fn, Arn]) invokes."""
+def alias_ids(synth: Synthesized) -> dict[str, str]:
+    """name → logical id of the alias `live` of each function with SnapStart (on its
+    published version), the only ones that have an alias."""
     names = {logical_id: name for name, (logical_id, _) in functions_by_name(synth).items()}
+    versions = synth.resources("AWS::Lambda::Version")
+    found = {}
+    for logical_id, alias in synth.resources("AWS::Lambda::Alias").items():
+        properties = alias["Properties"]
+        (version_id, attribute) = properties["FunctionVersion"]["Fn::GetAtt"]
+        assert (
+            attribute == "Version" and versions[version_id]["Properties"]["FunctionName"] == properties["FunctionName"]
+        )
+        assert properties["Name"] == "live"
+        found[names[properties["FunctionName"]["Ref"]]] = logical_id
+    return found
+
+
+def invoked_arn(synth: Synthesized, name: str) -> dict[str, Any]:
+    """The ARN whatever invokes function `name` must name: with SnapStart its alias's (the
+    Ref of an AWS::Lambda::Alias is its ARN; $LATEST never runs from a snapshot), else the
+    function's."""
+    alias = alias_ids(synth).get(name)
+    return {"Ref": alias} if alias else {"Fn::GetAtt": [function_logical_id(synth, name), "Arn"]}
+
+
+def qualifier(synth: Synthesized, name: str) -> Any:
+    """The Qualifier of function `name`'s asynchronous-invocation settings: those of the
+    alias it is invoked through (with SnapStart), else of $LATEST."""
+    alias = alias_ids(synth).get(name)
+    return {"Fn::Select": [7, {"Fn::Split": [":", {"Ref": alias}]}]} if alias else "$LATEST"
+
+
+def integration_function(synth: Synthesized, uri: Any) -> str:
+    """The function an integration URI (Fn::Join around the invoked ARN) invokes; with
+    SnapStart, it must invoke the alias."""
+    invoked = {json.dumps(invoked_arn(synth, name)): name for name in functions_by_name(synth)}
     parts = uri["Fn::Join"][1]
-    targets = [part["Fn::GetAtt"][0] for part in parts if isinstance(part, dict) and "Fn::GetAtt" in part]
+    targets = [invoked[json.dumps(part)] for part in parts if isinstance(part, dict) and json.dumps(part) in invoked]
     assert len(targets) == 1, uri
-    return names[targets[0]]
+    return targets[0]
 
 
 def dashboard_body(synth: Synthesized) -> dict[str, Any]:

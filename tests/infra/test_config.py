@@ -7,7 +7,7 @@ from typing import get_args
 
 import pytest
 
-from infra.config import HUB_CONTEXT_KEYS, ContextError, StackConfig
+from infra.config import FUNCTION_NAMES, HUB_CONTEXT_KEYS, ContextError, StackConfig
 from infra.paths import CDK_JSON
 from realtime.config import HubSettings
 
@@ -109,6 +109,8 @@ def test_an_external_issuer_needs_all_three_settings() -> None:
         ({"reservedConcurrency": '{"message": 0}'}, "at least 1"),
         ({"reservedConcurrency": '{"nope": 5}'}, "reservedConcurrency.nope"),
         ({"alarmEmail": "not-an-address"}, "alarmEmail"),
+        ({"snapStart": "connect,nope"}, "snapStart"),
+        ({"snapStart": '{"connect": true}'}, "snapStart"),
         ({"services": '{"billing": ["publish"]}', **EXTERNAL}, "services are Cognito app clients"),
         ({"services": '{"billing": []}'}, "service 'billing' needs at least one scope"),
         ({"services": '{"billing": ["admin"]}'}, "services.billing.0"),
@@ -179,6 +181,21 @@ def test_cli_strings_are_parsed() -> None:
     assert config.cors_allow_origins == ["https://a.example.com", "http://localhost:3000"]
     assert config.reserved_concurrency == {"message": 10}
     assert config.api_gateway_cloudwatch_role is False
+
+
+@pytest.mark.parametrize(
+    ("value", "functions"),
+    [
+        (None, set()),
+        ("none", set()),
+        ("all", set(FUNCTION_NAMES)),
+        ("authorizer, connect", {"authorizer", "connect"}),
+        ('["rest_api", "rest_authorizer"]', {"rest_api", "rest_authorizer"}),
+    ],
+)
+def test_snap_start_names_functions(value: str | None, functions: set[str]) -> None:
+    config = StackConfig.from_context({} if value is None else {"snapStart": value})
+    assert config.snap_start == functions
 
 
 def test_queued_fanout_and_bus_defaults_are_the_functions_own() -> None:

@@ -19,7 +19,15 @@ from infra.event_bus import (
 )
 from infra.event_patterns import ingest_pattern
 from infra.fanout_queue import BATCH_SIZE, MAX_RECEIVE_COUNT, VISIBILITY_TIMEOUT_FACTOR
-from tests.infra.support import Synthesized, environment, function_logical_id, functions_by_name
+from tests.infra.support import (
+    Synthesized,
+    alias_ids,
+    environment,
+    function_logical_id,
+    functions_by_name,
+    invoked_arn,
+    qualifier,
+)
 
 _FOURTEEN_DAYS = 14 * 86400
 
@@ -103,7 +111,12 @@ def test_the_workers_consume_the_queue_in_batches_reporting_partial_failures(sta
     properties = mapping["Properties"]
     fanout_id, _ = _queues(stack)["fanout"]
     assert properties["EventSourceArn"] == {"Fn::GetAtt": [fanout_id, "Arn"]}
-    assert properties["FunctionName"] == {"Ref": function_logical_id(stack, "fanout_worker")}
+    alias = alias_ids(stack).get("fanout_worker")
+    if alias is None:
+        assert properties["FunctionName"] == {"Ref": function_logical_id(stack, "fanout_worker")}
+    else:  # the function's name, qualified by the alias's
+        (name, qualifier) = properties["FunctionName"]["Fn::Join"][1]
+        assert name == {"Fn::Select": [6, {"Fn::Split": [":", {"Ref": alias}]}]} and qualifier == ":live"
     assert properties["BatchSize"] == BATCH_SIZE == 10
     assert properties["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     assert properties["ScalingConfig"] == {"MaximumConcurrency": stack.config.fanout_worker_max_concurrency}
@@ -156,9 +169,9 @@ def test_the_rule_takes_publish_events_from_anyone_but_the_hub(stack: Synthesize
 def test_the_rule_retries_then_dead_letters_into_the_ingestion_queue(stack: Synthesized) -> None:
     rule_id, rule = _ingest_rule(stack)
     (target,) = rule["Targets"]
-    ingest_id = function_logical_id(stack, "ingest")
+    ingest = invoked_arn(stack, "ingest")
     dead_letter_id, dead_letter = _queues(stack)["ingest-dlq"]
-    assert target["Arn"] == {"Fn::GetAtt": [ingest_id, "Arn"]}
+    assert target["Arn"] == ingest
     assert target["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": [dead_letter_id, "Arn"]}}
     assert target["RetryPolicy"] == {
         "MaximumRetryAttempts": RULE_RETRY_ATTEMPTS,
@@ -182,12 +195,12 @@ def test_the_rule_retries_then_dead_letters_into_the_ingestion_queue(stack: Synt
     permissions = [
         p["Properties"]
         for p in stack.resources("AWS::Lambda::Permission").values()
-        if p["Properties"]["FunctionName"] == {"Fn::GetAtt": [ingest_id, "Arn"]}
+        if p["Properties"]["FunctionName"] in (ingest, {"Fn::GetAtt": [function_logical_id(stack, "ingest"), "Arn"]})
     ]
     assert permissions == [
         {
             "Action": "lambda:InvokeFunction",
-            "FunctionName": {"Fn::GetAtt": [ingest_id, "Arn"]},
+            "FunctionName": ingest,
             "Principal": "events.amazonaws.com",
             "SourceArn": {"Fn::GetAtt": [rule_id, "Arn"]},
         }
@@ -201,7 +214,7 @@ def test_a_failed_ingestion_is_retried_then_sent_to_the_dead_letter_queue(stack:
         "AWS::Lambda::EventInvokeConfig",
         {
             "FunctionName": {"Ref": ingest_id},
-            "Qualifier": "$LATEST",
+            "Qualifier": qualifier(stack, "ingest"),
             "MaximumRetryAttempts": ASYNC_RETRY_ATTEMPTS,
             "MaximumEventAgeInSeconds": MAX_EVENT_AGE.to_seconds(),
             "DestinationConfig": {"OnFailure": {"Destination": {"Fn::GetAtt": [dead_letter_id, "Arn"]}}},

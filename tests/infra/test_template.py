@@ -32,13 +32,16 @@ from realtime.protocol import ACTIONS, ClientAction
 from tests.infra.support import (
     Synthesized,
     actions,
+    alias_ids,
     dashboard_body,
     environment,
     function_logical_id,
     functions_by_name,
     grants,
     integration_function,
+    invoked_arn,
     logical_id,
+    qualifier,
     resolve,
     role_statements,
 )
@@ -230,13 +233,15 @@ def test_only_api_gateway_invokes_the_rest_authorizer_through_that_authorizer(st
     rest_api_id = next(iter(stack.resources("AWS::ApiGateway::RestApi")))
     authorizer_id = next(iter(stack.resources("AWS::ApiGateway::Authorizer")))
     function_id = function_logical_id(stack, "rest_authorizer")
+    invoked = invoked_arn(stack, "rest_authorizer")
     permissions = [
         permission["Properties"]
         for permission in stack.resources("AWS::Lambda::Permission").values()
-        if permission["Properties"]["FunctionName"] == {"Fn::GetAtt": [function_id, "Arn"]}
+        if permission["Properties"]["FunctionName"] in (invoked, {"Fn::GetAtt": [function_id, "Arn"]})
     ]
     assert len(permissions) == 1
     (permission,) = permissions
+    assert permission["FunctionName"] == invoked
     assert permission["Principal"] == "apigateway.amazonaws.com"
     source = permission["SourceArn"]["Fn::Join"][1]
     assert source[-3:] == [{"Ref": rest_api_id}, "/authorizers/", {"Ref": authorizer_id}]
@@ -394,6 +399,32 @@ def test_every_log_group_is_encrypted_with_the_stacks_logs_key(stack: Synthesize
         assert not [s for s in role_statements(stack, name) if any(a.startswith("kms:") for a in actions(s))], name
 
 
+def test_snap_start_is_optional_and_runs_only_published_versions(default: Synthesized, custom: Synthesized) -> None:
+    """Off by default: no version, no alias, everything invokes the function. With snapStart
+    (all functions in `custom`), each function snapshots its published versions, has one
+    alias on the version of this deploy, and nothing invokes it but through that alias:
+    $LATEST never runs from a snapshot."""
+    for _, function in functions_by_name(default).values():
+        assert "SnapStart" not in function["Properties"]
+    default.template.resource_count_is("AWS::Lambda::Alias", 0)
+    default.template.resource_count_is("AWS::Lambda::Version", 0)
+
+    assert custom.config.snap_start == set(FUNCTION_NAMES)
+    for name, (_, function) in functions_by_name(custom).items():
+        assert function["Properties"]["SnapStart"] == {"ApplyOn": "PublishedVersions"}, name
+    aliases = alias_ids(custom)
+    assert set(aliases) == set(FUNCTION_NAMES)
+    # A replaced version (and its billed snapshot) is deleted once a deploy succeeds.
+    for version in custom.resources("AWS::Lambda::Version").values():
+        assert (version["DeletionPolicy"], version["UpdateReplacePolicy"]) == ("Delete", "Delete")
+    function_ids = {logical_id for logical_id, _ in functions_by_name(custom).values()}
+    for permission in custom.resources("AWS::Lambda::Permission").values():
+        target = permission["Properties"]["FunctionName"]
+        assert "Fn::GetAtt" not in target or target["Fn::GetAtt"][0] not in function_ids, permission
+    for config in custom.resources("AWS::Lambda::EventInvokeConfig").values():
+        assert config["Properties"]["Qualifier"] != "$LATEST"
+
+
 def test_reserved_concurrency_is_optional(default: Synthesized, custom: Synthesized) -> None:
     for _, function in functions_by_name(default).values():
         assert "ReservedConcurrentExecutions" not in function["Properties"]
@@ -448,7 +479,8 @@ def test_sweeper_runs_on_schedule_without_overlapping(stack: Synthesized) -> Non
     assert properties["State"] == "ENABLED"
     (target,) = properties["Targets"]
     sweeper_id = function_logical_id(stack, "sweeper")
-    assert target["Arn"] == {"Fn::GetAtt": [sweeper_id, "Arn"]}
+    sweeper = invoked_arn(stack, "sweeper")
+    assert target["Arn"] == sweeper
     # A run waits at most one period; a failed one is not retried: the next run makes it up.
     assert target["RetryPolicy"]["MaximumEventAgeInSeconds"] == period
     (invoke_config,) = [
@@ -456,6 +488,7 @@ def test_sweeper_runs_on_schedule_without_overlapping(stack: Synthesized) -> Non
         for config in stack.resources("AWS::Lambda::EventInvokeConfig").values()
         if config["Properties"]["FunctionName"] == {"Ref": sweeper_id}
     ]
+    assert invoke_config["Properties"]["Qualifier"] == qualifier(stack, "sweeper")
     assert invoke_config["Properties"]["MaximumRetryAttempts"] == 0
     assert "DestinationConfig" not in invoke_config["Properties"]
     # Each run ends before the next one starts.
@@ -464,12 +497,12 @@ def test_sweeper_runs_on_schedule_without_overlapping(stack: Synthesized) -> Non
     permissions = [
         permission["Properties"]
         for permission in stack.resources("AWS::Lambda::Permission").values()
-        if permission["Properties"]["FunctionName"] == {"Fn::GetAtt": [sweeper_id, "Arn"]}
+        if permission["Properties"]["FunctionName"] in (sweeper, {"Fn::GetAtt": [sweeper_id, "Arn"]})
     ]
     assert permissions == [
         {
             "Action": "lambda:InvokeFunction",
-            "FunctionName": {"Fn::GetAtt": [sweeper_id, "Arn"]},
+            "FunctionName": sweeper,
             "Principal": "events.amazonaws.com",
             "SourceArn": {"Fn::GetAtt": [rule_id, "Arn"]},
         }
