@@ -47,7 +47,8 @@ def forget_cold_start_state() -> None:
     (settings, the composition root's wired hub and clients) and boto3's default session,
     so the next load is a cold start against the current environment."""
     unload_handlers()
-    for name, module in list(sys.modules.items()):
+    # copy() is atomic under the GIL; list(items()) is not, and a handler thread may import meanwhile.
+    for name, module in sys.modules.copy().items():
         if name != "realtime" and not name.startswith("realtime."):
             continue
         for value in list(vars(module).values()):
